@@ -1,0 +1,50 @@
+// The routing view: what the control-plane object hands to isolates (ranked candidates, allowlist, feed
+// freshness, breakers). Plain data, so it crosses Durable Object RPC as is.
+import type { BreakerState } from "./breaker.ts";
+import type { ModelEntry, UtilizationRow } from "./feeds.ts";
+import { type Candidate, rankCandidates } from "./ranking.ts";
+
+/** Freshness of one feed. A failed refresh keeps `lastSuccessMs` (last-known-good, SPEC §10). */
+export interface FeedStatus {
+  lastSuccessMs: number | null;
+  lastAttemptMs: number | null;
+  lastError: string | null;
+  /** Rows dropped for wrong types in the last successful refresh. */
+  skippedRows: number;
+}
+
+export interface RoutingView {
+  /** Ranked best first (SPEC §4), breakers not yet applied. */
+  candidates: Candidate[];
+  /** Allowlisted model ids, in feed order. */
+  allowlist: string[];
+  utilization: FeedStatus;
+  models: FeedStatus;
+  /** Per-model breaker state; a model absent here is closed. */
+  breakers: Record<string, BreakerState>;
+}
+
+export const EMPTY_FEED_STATUS: FeedStatus = {
+  lastSuccessMs: null,
+  lastAttemptMs: null,
+  lastError: null,
+  skippedRows: 0,
+};
+
+/** Age of a feed's last-known-good data, or null when it never succeeded. */
+export function feedAgeMs(feed: FeedStatus, nowMs: number): number | null {
+  return feed.lastSuccessMs === null ? null : Math.max(0, nowMs - feed.lastSuccessMs);
+}
+
+/** Ranks utilization rows against the allowlist models (SPEC §4 eligibility and order). */
+export function rankSnapshot(rows: readonly UtilizationRow[], models: readonly ModelEntry[]): Candidate[] {
+  const confidential = new Set(
+    models.filter((model) => model.confidential_compute === true).map((m) => m.id),
+  );
+  const ids = new Set(models.map((model) => model.id));
+  return rankCandidates(
+    rows,
+    { has: (name) => ids.has(name), isConfidential: (name) => confidential.has(name) },
+    ids.size,
+  );
+}

@@ -1,22 +1,43 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Tests run inside workerd with the real wrangler.toml; only the feed and upstream URLs are pointed at
-// hostnames that tests stub at the fetch boundary, so nothing ever leaves the machine.
+// Tests run inside workerd with the real wrangler.toml. Feeds and upstream point at a closed loopback port;
+// tests stub fetch at the boundary, and anything they did not stub is answered 599 by outboundService below,
+// so no request ever leaves the machine.
+const TEST_BINDINGS = {
+  UPSTREAM_BASE_URL: "http://127.0.0.1:9",
+  MODELS_URL: "http://127.0.0.1:9/v1/models",
+  UTILIZATION_URL: "http://127.0.0.1:9/chutes/utilization",
+};
+
+function workers(bindings: Record<string, string>) {
+  return cloudflareTest({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      bindings: { ...TEST_BINDINGS, ...bindings },
+      outboundService: (request: Request) =>
+        new Response(`unstubbed request to ${request.url}`, { status: 599 }),
+    },
+  });
+}
+
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          UPSTREAM_BASE_URL: "http://upstream.test",
-          MODELS_URL: "http://feeds.test/v1/models",
-          UTILIZATION_URL: "http://feeds.test/chutes/utilization",
+  test: {
+    projects: [
+      {
+        // Cron-only refresh, so no object's alarm fires in the background and races a test's stubs.
+        plugins: [workers({ UTILIZATION_REFRESH_MS: "0" })],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+          exclude: ["test/alarm/**"],
         },
       },
-    }),
-  ],
-  test: {
-    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+      {
+        // The alarm cadence itself, with the shipped 5 s refresh period.
+        plugins: [workers({})],
+        test: { name: "alarm", include: ["test/alarm/**/*.test.ts"] },
+      },
+    ],
   },
 });

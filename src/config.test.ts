@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "./config.ts";
+
+function issuesOf(env: Record<string, unknown>) {
+  const result = parseConfig(env);
+  return result.ok ? [] : result.issues;
+}
+
+describe("parseConfig", () => {
+  it("applies every SPEC §1 default when nothing is set", () => {
+    const result = parseConfig({});
+    expect(result).toEqual({
+      ok: true,
+      config: {
+        upstreamBaseUrl: "https://llm.chutes.ai",
+        modelsUrl: "https://llm.chutes.ai/v1/models",
+        utilizationUrl: "https://api.chutes.ai/chutes/utilization",
+        aliasModel: "chutesai/AutoPilot",
+        teeAliasModel: "chutesai/AutoPilot-TEE",
+        controlPlaneTimeoutMs: 10_000,
+        utilizationRefreshMs: 5000,
+        modelsRefreshMs: 300_000,
+        readyzMaxSnapshotAgeMs: 20_000,
+        readyzMaxAllowlistAgeMs: 600_000,
+        maxRequestBytes: 1_048_576,
+        maxModelListItems: 8,
+        maxAttempts: 5,
+        upstreamHeaderTimeoutMs: 10_000,
+        upstreamFirstByteTimeoutMs: 120_000,
+        upstreamIdleTimeoutMs: 60_000,
+        stickyTtlSeconds: 1800,
+        stickyMaxEntries: 10_000,
+        trustProxyHeaders: false,
+        breakerFailureThreshold: 3,
+        breakerCooldownMs: 30_000,
+        routerApiKeys: [],
+        upstreamApiKey: undefined,
+      },
+    });
+  });
+
+  it("reads numbers given as strings or as TOML numbers", () => {
+    const result = parseConfig({ MAX_ATTEMPTS: " 7 ", STICKY_TTL_SECS: 0, UTILIZATION_REFRESH_MS: "0" });
+    expect(
+      result.ok && [
+        result.config.maxAttempts,
+        result.config.stickyTtlSeconds,
+        result.config.utilizationRefreshMs,
+      ],
+    ).toEqual([7, 0, 0]);
+  });
+
+  it.each([
+    ["MAX_ATTEMPTS", "five", "must be a number"],
+    ["MAX_ATTEMPTS", "", "must be a number"],
+    ["MAX_ATTEMPTS", "2.5", "must be an integer"],
+    ["MAX_ATTEMPTS", "0", "must be at least 1"],
+    ["STICKY_TTL_SECS", "-1", "must be at least 0"],
+    ["UPSTREAM_HEADER_TIMEOUT_MS", "1e400", "must be a number"],
+    ["MAX_REQUEST_BYTES", true, "must be a number"],
+  ])("refuses %s=%j (%s) instead of using the default", (variable, value, message) => {
+    expect(issuesOf({ [variable]: value })).toEqual([
+      { variable, message: expect.stringContaining(message) },
+    ]);
+  });
+
+  it.each([
+    ["true", true],
+    ["1", true],
+    ["YES", true],
+    ["on", true],
+    ["false", false],
+    ["0", false],
+    ["no", false],
+    [" Off ", false],
+    [true, true],
+  ])("reads TRUST_PROXY_HEADERS=%j as %s", (value, expected) => {
+    const result = parseConfig({ TRUST_PROXY_HEADERS: value });
+    expect(result.ok && result.config.trustProxyHeaders).toBe(expected);
+  });
+
+  it.each(["maybe", "", "2", "tru"])("refuses TRUST_PROXY_HEADERS=%j", (value) => {
+    expect(issuesOf({ TRUST_PROXY_HEADERS: value })).toEqual([
+      { variable: "TRUST_PROXY_HEADERS", message: expect.stringContaining("true/false") },
+    ]);
+  });
+
+  it.each([
+    ["UPSTREAM_BASE_URL", "llm.chutes.ai"],
+    ["UPSTREAM_BASE_URL", "ftp://llm.chutes.ai"],
+    ["MODELS_URL", "javascript:alert(1)"],
+    ["UTILIZATION_URL", ""],
+  ])("refuses %s=%j: URLs must be absolute http(s)", (variable, value) => {
+    expect(issuesOf({ [variable]: value }).map((issue) => issue.variable)).toEqual([variable]);
+  });
+
+  it("drops a trailing slash from the upstream base URL", () => {
+    const result = parseConfig({ UPSTREAM_BASE_URL: "http://127.0.0.1:8787/" });
+    expect(result.ok && result.config.upstreamBaseUrl).toBe("http://127.0.0.1:8787");
+  });
+
+  it("refuses an empty alias name", () => {
+    expect(issuesOf({ ALIAS_MODEL: "  " }).map((issue) => issue.variable)).toEqual(["ALIAS_MODEL"]);
+  });
+
+  it("splits ROUTER_API_KEYS on commas, trimming and dropping empties", () => {
+    const result = parseConfig({ ROUTER_API_KEYS: " key-a, ,key-b,", UPSTREAM_API_KEY: "cpk_upstream" });
+    expect(result.ok && result.config.routerApiKeys).toEqual(["key-a", "key-b"]);
+  });
+
+  it("requires UPSTREAM_API_KEY in managed mode, without echoing any key", () => {
+    const result = parseConfig({ ROUTER_API_KEYS: "secret-client-key" });
+    expect(result).toEqual({
+      ok: false,
+      issues: [{ variable: "UPSTREAM_API_KEY", message: "must be set when ROUTER_API_KEYS is set" }],
+    });
+  });
+
+  it("names every refused variable once", () => {
+    const issues = issuesOf({ MAX_ATTEMPTS: "x", MODELS_URL: "nope", BREAKER_COOLDOWN_MS: "-5" });
+    expect(issues.map((issue) => issue.variable).sort()).toEqual([
+      "BREAKER_COOLDOWN_MS",
+      "MAX_ATTEMPTS",
+      "MODELS_URL",
+    ]);
+  });
+
+  it("ignores bindings and variables it does not know", () => {
+    expect(parseConfig({ CONTROL_PLANE: {}, SOMETHING_ELSE: 42 }).ok).toBe(true);
+  });
+});

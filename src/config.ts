@@ -1,0 +1,191 @@
+// The one place that reads Worker vars and secrets: SPEC §1, validated with valibot into a typed Config.
+// A bad value never falls back to its default; the caller gets the variable's name and why it was refused.
+import * as v from "valibot";
+
+const BOOLEAN_WORDS: Record<string, boolean> = {
+  true: true,
+  "1": true,
+  yes: true,
+  on: true,
+  false: false,
+  "0": false,
+  no: false,
+  off: false,
+};
+
+/** Accepts a var given as a string (wrangler.toml, --var, dashboard) or as a TOML number. */
+const numberText = (min: number) =>
+  v.pipe(
+    v.union([v.string(), v.number()], "must be a number"),
+    v.transform((raw) => (typeof raw === "number" ? raw : raw.trim() === "" ? Number.NaN : Number(raw))),
+    v.number("must be a number"),
+    v.finite("must be a number"),
+    v.integer("must be an integer"),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(Number.MAX_SAFE_INTEGER, "is too large"),
+  );
+
+const booleanText = v.pipe(
+  v.union([v.string(), v.boolean()], "must be true or false"),
+  v.transform((raw) => (typeof raw === "boolean" ? raw : BOOLEAN_WORDS[raw.trim().toLowerCase()])),
+  v.boolean("must be one of true/false/1/0/yes/no/on/off"),
+);
+
+const httpUrl = v.pipe(
+  v.string("must be a URL"),
+  v.trim(),
+  v.check(isHttpUrl, "must be an absolute http(s) URL"),
+);
+
+function isHttpUrl(raw: string): boolean {
+  return URL.canParse(raw) && /^https?:$/.test(new URL(raw).protocol);
+}
+
+const modelName = v.pipe(v.string("must be a model name"), v.trim(), v.nonEmpty("must not be empty"));
+
+const commaList = v.pipe(
+  v.string("must be a comma-separated list"),
+  v.transform((raw) =>
+    raw
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== ""),
+  ),
+);
+
+const optionalSecret = v.optional(
+  v.pipe(
+    v.string("must be a string"),
+    v.trim(),
+    v.transform((raw) => (raw === "" ? undefined : raw)),
+  ),
+);
+
+const ENV_SCHEMA = v.object({
+  UPSTREAM_BASE_URL: v.optional(httpUrl, "https://llm.chutes.ai"),
+  MODELS_URL: v.optional(httpUrl, "https://llm.chutes.ai/v1/models"),
+  UTILIZATION_URL: v.optional(httpUrl, "https://api.chutes.ai/chutes/utilization"),
+  ALIAS_MODEL: v.optional(modelName, "chutesai/AutoPilot"),
+  TEE_ALIAS_MODEL: v.optional(modelName, "chutesai/AutoPilot-TEE"),
+  CONTROL_PLANE_TIMEOUT_MS: v.optional(numberText(1), "10000"),
+  UTILIZATION_REFRESH_MS: v.optional(numberText(0), "5000"),
+  MODELS_REFRESH_MS: v.optional(numberText(0), "300000"),
+  READYZ_MAX_SNAPSHOT_AGE_MS: v.optional(numberText(1), "20000"),
+  READYZ_MAX_ALLOWLIST_AGE_MS: v.optional(numberText(1), "600000"),
+  MAX_REQUEST_BYTES: v.optional(numberText(1), "1048576"),
+  MAX_MODEL_LIST_ITEMS: v.optional(numberText(1), "8"),
+  MAX_ATTEMPTS: v.optional(numberText(1), "5"),
+  UPSTREAM_HEADER_TIMEOUT_MS: v.optional(numberText(1), "10000"),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: v.optional(numberText(1), "120000"),
+  UPSTREAM_IDLE_TIMEOUT_MS: v.optional(numberText(1), "60000"),
+  STICKY_TTL_SECS: v.optional(numberText(0), "1800"),
+  STICKY_MAX_ENTRIES: v.optional(numberText(1), "10000"),
+  TRUST_PROXY_HEADERS: v.optional(booleanText, "false"),
+  BREAKER_FAILURE_THRESHOLD: v.optional(numberText(1), "3"),
+  BREAKER_COOLDOWN_MS: v.optional(numberText(0), "30000"),
+  ROUTER_API_KEYS: v.optional(commaList, ""),
+  UPSTREAM_API_KEY: optionalSecret,
+});
+
+type ParsedEnv = v.InferOutput<typeof ENV_SCHEMA>;
+
+/** The router's settings, with units in the names. */
+export interface Config {
+  upstreamBaseUrl: string;
+  modelsUrl: string;
+  utilizationUrl: string;
+  aliasModel: string;
+  teeAliasModel: string;
+  controlPlaneTimeoutMs: number;
+  utilizationRefreshMs: number;
+  modelsRefreshMs: number;
+  readyzMaxSnapshotAgeMs: number;
+  readyzMaxAllowlistAgeMs: number;
+  maxRequestBytes: number;
+  maxModelListItems: number;
+  maxAttempts: number;
+  upstreamHeaderTimeoutMs: number;
+  upstreamFirstByteTimeoutMs: number;
+  upstreamIdleTimeoutMs: number;
+  stickyTtlSeconds: number;
+  stickyMaxEntries: number;
+  trustProxyHeaders: boolean;
+  breakerFailureThreshold: number;
+  breakerCooldownMs: number;
+  /** Empty in passthrough mode; the client keys in managed mode (SPEC §6). */
+  routerApiKeys: readonly string[];
+  upstreamApiKey: string | undefined;
+}
+
+/** A variable that was refused. The message never repeats the value (it may be a secret). */
+export interface ConfigIssue {
+  variable: string;
+  message: string;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
+
+const cache = new WeakMap<object, ConfigResult>();
+
+/** Parses the Worker's env once per env object (isolates reuse it across requests). */
+export function readConfig(env: object): ConfigResult {
+  let result = cache.get(env);
+  if (!result) {
+    result = parseConfig(env as Record<string, unknown>);
+    cache.set(env, result);
+  }
+  return result;
+}
+
+/** Validates every SPEC §1 variable; unknown variables and bindings are ignored. */
+export function parseConfig(env: Record<string, unknown>): ConfigResult {
+  const parsed = v.safeParse(ENV_SCHEMA, env);
+  if (!parsed.success) {
+    const issues = parsed.issues.map((issue) => ({
+      variable: String(issue.path?.[0]?.key ?? "env"),
+      message: issue.message,
+    }));
+    return { ok: false, issues: dedupeByVariable(issues) };
+  }
+  const out = parsed.output;
+  if (out.ROUTER_API_KEYS.length > 0 && out.UPSTREAM_API_KEY === undefined) {
+    return {
+      ok: false,
+      issues: [{ variable: "UPSTREAM_API_KEY", message: "must be set when ROUTER_API_KEYS is set" }],
+    };
+  }
+  return { ok: true, config: toConfig(out) };
+}
+
+function dedupeByVariable(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => !seen.has(issue.variable) && seen.add(issue.variable));
+}
+
+function toConfig(out: ParsedEnv): Config {
+  return {
+    upstreamBaseUrl: out.UPSTREAM_BASE_URL.replace(/\/+$/, ""),
+    modelsUrl: out.MODELS_URL,
+    utilizationUrl: out.UTILIZATION_URL,
+    aliasModel: out.ALIAS_MODEL,
+    teeAliasModel: out.TEE_ALIAS_MODEL,
+    controlPlaneTimeoutMs: out.CONTROL_PLANE_TIMEOUT_MS,
+    utilizationRefreshMs: out.UTILIZATION_REFRESH_MS,
+    modelsRefreshMs: out.MODELS_REFRESH_MS,
+    readyzMaxSnapshotAgeMs: out.READYZ_MAX_SNAPSHOT_AGE_MS,
+    readyzMaxAllowlistAgeMs: out.READYZ_MAX_ALLOWLIST_AGE_MS,
+    maxRequestBytes: out.MAX_REQUEST_BYTES,
+    maxModelListItems: out.MAX_MODEL_LIST_ITEMS,
+    maxAttempts: out.MAX_ATTEMPTS,
+    upstreamHeaderTimeoutMs: out.UPSTREAM_HEADER_TIMEOUT_MS,
+    upstreamFirstByteTimeoutMs: out.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+    upstreamIdleTimeoutMs: out.UPSTREAM_IDLE_TIMEOUT_MS,
+    stickyTtlSeconds: out.STICKY_TTL_SECS,
+    stickyMaxEntries: out.STICKY_MAX_ENTRIES,
+    trustProxyHeaders: out.TRUST_PROXY_HEADERS,
+    breakerFailureThreshold: out.BREAKER_FAILURE_THRESHOLD,
+    breakerCooldownMs: out.BREAKER_COOLDOWN_MS,
+    routerApiKeys: out.ROUTER_API_KEYS,
+    upstreamApiKey: out.UPSTREAM_API_KEY,
+  };
+}

@@ -1,0 +1,16 @@
+// Worker entry: the Hono app for requests, the cron trigger for snapshot refreshes, and the Durable Objects.
+import { app } from "./app.ts";
+import { controlPlane } from "./control/routing-view.ts";
+
+export { ControlPlane } from "./state/control-plane.ts";
+
+export default {
+  fetch: app.fetch,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(
+      controlPlane(env)
+        .refreshNow()
+        .then((report) => console.log(JSON.stringify({ event: "cron_refresh", ...report }))),
+    );
+  },
+} satisfies ExportedHandler<Env>;

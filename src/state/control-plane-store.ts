@@ -1,0 +1,121 @@
+// SQLite persistence of the control-plane object (tables documented in storage-schema.md).
+// Synchronous calls on ctx.storage.sql; the object keeps a copy in memory and writes through.
+import type { BreakerState } from "../core/breaker.ts";
+import type { ModelEntry, UtilizationRow } from "../core/feeds.ts";
+import { EMPTY_FEED_STATUS, type FeedStatus } from "../core/snapshot.ts";
+
+export type FeedName = "utilization" | "models";
+
+export interface StoredFeeds {
+  utilization: { status: FeedStatus; rows: UtilizationRow[] };
+  models: { status: FeedStatus; rows: ModelEntry[] };
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS feeds (
+  name TEXT PRIMARY KEY,
+  rows_json TEXT NOT NULL,
+  last_success_ms INTEGER,
+  last_attempt_ms INTEGER,
+  last_error TEXT,
+  skipped_rows INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS breakers (
+  model TEXT PRIMARY KEY,
+  consecutive_failures INTEGER NOT NULL,
+  opened_at_ms INTEGER
+);
+`;
+
+type FeedRow = {
+  name: string;
+  rows_json: string;
+  last_success_ms: number | null;
+  last_attempt_ms: number | null;
+  last_error: string | null;
+  skipped_rows: number;
+};
+
+type BreakerRow = { model: string; consecutive_failures: number; opened_at_ms: number | null };
+
+/** Thin typed access to the object's tables. */
+export class ControlPlaneStore {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    this.#sql.exec(SCHEMA);
+  }
+
+  loadFeeds(): StoredFeeds {
+    const feeds: StoredFeeds = {
+      utilization: { status: { ...EMPTY_FEED_STATUS }, rows: [] },
+      models: { status: { ...EMPTY_FEED_STATUS }, rows: [] },
+    };
+    for (const row of this.#sql.exec<FeedRow>("SELECT * FROM feeds")) {
+      const status: FeedStatus = {
+        lastSuccessMs: row.last_success_ms,
+        lastAttemptMs: row.last_attempt_ms,
+        lastError: row.last_error,
+        skippedRows: row.skipped_rows,
+      };
+      if (row.name === "utilization") feeds.utilization = { status, rows: JSON.parse(row.rows_json) };
+      if (row.name === "models") feeds.models = { status, rows: JSON.parse(row.rows_json) };
+    }
+    return feeds;
+  }
+
+  /** Writes a feed's rows and status together (one statement, so never half-written). */
+  saveFeed(name: FeedName, status: FeedStatus, rows: readonly unknown[]): void {
+    this.#sql.exec(
+      `INSERT INTO feeds (name, rows_json, last_success_ms, last_attempt_ms, last_error, skipped_rows)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET rows_json = excluded.rows_json, last_success_ms = excluded.last_success_ms,
+         last_attempt_ms = excluded.last_attempt_ms, last_error = excluded.last_error,
+         skipped_rows = excluded.skipped_rows`,
+      name,
+      JSON.stringify(rows),
+      status.lastSuccessMs,
+      status.lastAttemptMs,
+      status.lastError,
+      status.skippedRows,
+    );
+  }
+
+  /** Records a failed attempt without touching the last-known-good rows. */
+  saveFeedFailure(name: FeedName, status: FeedStatus): void {
+    this.#sql.exec(
+      `INSERT INTO feeds (name, rows_json, last_success_ms, last_attempt_ms, last_error, skipped_rows)
+       VALUES (?, '[]', ?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET last_attempt_ms = excluded.last_attempt_ms, last_error = excluded.last_error`,
+      name,
+      status.lastSuccessMs,
+      status.lastAttemptMs,
+      status.lastError,
+      status.skippedRows,
+    );
+  }
+
+  loadBreakers(): Record<string, BreakerState> {
+    const breakers: Record<string, BreakerState> = {};
+    for (const row of this.#sql.exec<BreakerRow>("SELECT * FROM breakers")) {
+      breakers[row.model] = { consecutiveFailures: row.consecutive_failures, openedAtMs: row.opened_at_ms };
+    }
+    return breakers;
+  }
+
+  saveBreaker(model: string, state: BreakerState): void {
+    if (state.consecutiveFailures === 0 && state.openedAtMs === null) {
+      this.#sql.exec("DELETE FROM breakers WHERE model = ?", model);
+      return;
+    }
+    this.#sql.exec(
+      `INSERT INTO breakers (model, consecutive_failures, opened_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT(model) DO UPDATE SET consecutive_failures = excluded.consecutive_failures,
+         opened_at_ms = excluded.opened_at_ms`,
+      model,
+      state.consecutiveFailures,
+      state.openedAtMs,
+    );
+  }
+}

@@ -26,7 +26,15 @@ export default defineConfig({
     projects: [
       {
         // Cron-only refresh, so no object's alarm fires in the background and races a test's stubs.
-        plugins: [workers({ UTILIZATION_REFRESH_MS: "0" })],
+        // Short upstream timeouts keep the timeout rows of the failover table fast.
+        plugins: [
+          workers({
+            UTILIZATION_REFRESH_MS: "0",
+            UPSTREAM_HEADER_TIMEOUT_MS: "300",
+            UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "300",
+            UPSTREAM_IDLE_TIMEOUT_MS: "300",
+          }),
+        ],
         test: {
           name: "workers",
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],

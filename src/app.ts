@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./app-env.ts";
 import { RouterError, toOpenAIErrorBody } from "./core/router-error.ts";
+import { completionsRoutes } from "./routes/completions.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { modelsRoutes } from "./routes/models.ts";
 import { statusRoutes } from "./routes/status.ts";
@@ -14,6 +15,7 @@ app.use(requestId({ generator: () => crypto.randomUUID() }));
 app.route("/", healthRoutes);
 app.route("/", statusRoutes);
 app.route("/v1", modelsRoutes);
+app.route("/v1", completionsRoutes);
 
 /** Known paths answer 405 for other methods, with the methods they accept. */
 const ALLOWED_METHODS: Record<string, string> = {
@@ -21,6 +23,8 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/readyz": "GET, HEAD",
   "/status": "GET, HEAD",
   "/v1/models": "GET, HEAD",
+  "/v1/chat/completions": "POST",
+  "/v1/completions": "POST",
 };
 for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
   app.all(path, (c) => {

@@ -3,6 +3,7 @@ import { app } from "./app.ts";
 import { controlPlane } from "./control/routing-view.ts";
 
 export { ControlPlane } from "./state/control-plane.ts";
+export { StickyShard } from "./state/sticky-shard.ts";
 
 export default {
   fetch: app.fetch,

@@ -8,9 +8,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import MODELS_EMPTY from "../fixtures/models-empty.json";
 import { app } from "../src/app.ts";
 import { controlPlane } from "../src/control/routing-view.ts";
-import worker from "../src/index.ts";
 import { HEALTHY_RANKING, MODELS_HEALTHY, serveFeed, serveHealthyFeeds } from "./support/feeds.ts";
-import { callRouter, forgetCachedView, resetControlPlane } from "./support/router.ts";
+import { callRouter, forgetCachedView, resetControlPlane, runCron } from "./support/router.ts";
 import { type FetchStub, jsonResponse, stubFetch } from "./support/stub-fetch.ts";
 
 // The Worker always talks to the one control-plane object, so each test starts it empty, as on a first deploy.
@@ -23,13 +22,6 @@ afterEach(() => {
   stub.restore();
   vi.useRealTimers();
 });
-
-async function runCron(): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-  forgetCachedView();
-}
 
 async function readyz(): Promise<{ status: number; body: string }> {
   const response = await callRouter("/readyz");

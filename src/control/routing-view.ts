@@ -7,6 +7,8 @@ import { CONTROL_PLANE_NAME } from "../state/control-plane.ts";
 import { createIsolateCache, type IsolateCache } from "./isolate-cache.ts";
 
 export const VIEW_TTL_MS = 1000;
+/** Beyond this age a request waits for a fresh view instead of routing on the cached one. */
+export const VIEW_MAX_STALE_MS = 10_000;
 
 /** The view plus lookups derived from it once per load. */
 export interface CachedView {
@@ -17,10 +19,13 @@ export interface CachedView {
 // The latest env seen; isolates get the same bindings on every request, so loads may use any of them.
 let currentEnv: Env | null = null;
 
-const viewCache: IsolateCache<CachedView> = createIsolateCache(VIEW_TTL_MS, async () => {
-  const view = await controlPlane(requireEnv()).getView();
+const viewCache: IsolateCache<CachedView> = createIsolateCache(VIEW_TTL_MS, async () =>
+  toCachedView(await controlPlane(requireEnv()).getView()),
+);
+
+function toCachedView(view: RoutingView): CachedView {
   return { view, allowlist: new Set(view.allowlist) };
-});
+}
 
 const modelsCache: IsolateCache<ModelEntry[]> = createIsolateCache(VIEW_TTL_MS, () =>
   controlPlane(requireEnv()).getModels(),
@@ -35,6 +40,31 @@ export function controlPlane(env: Env) {
 export function loadRoutingView(env: Env, nowMs: number): Promise<CachedView> {
   currentEnv = env;
   return viewCache.get(nowMs);
+}
+
+/** For the request path: the cached view at once while younger than VIEW_MAX_STALE_MS, refreshed behind. */
+export function loadRoutingViewForRequest(
+  env: Env,
+  nowMs: number,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<CachedView> {
+  currentEnv = env;
+  return viewCache.getStale(nowMs, VIEW_MAX_STALE_MS, waitUntil);
+}
+
+/** The cached view if this isolate has one (never waits), loading one behind when missing or old. */
+export function peekRoutingView(
+  env: Env,
+  nowMs: number,
+  waitUntil: (promise: Promise<unknown>) => void,
+): CachedView | null {
+  currentEnv = env;
+  return viewCache.peek(nowMs, waitUntil);
+}
+
+/** Stores a view that arrived another way (the answer to an outcome report). */
+export function storeRoutingView(view: RoutingView, nowMs: number): void {
+  viewCache.set(toCachedView(view), nowMs);
 }
 
 /** The allowlisted models with metadata, cached like the view. */

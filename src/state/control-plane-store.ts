@@ -2,6 +2,7 @@
 // Synchronous calls on ctx.storage.sql; the object keeps a copy in memory and writes through.
 import type { BreakerState } from "../core/breaker.ts";
 import type { ModelEntry, UtilizationRow } from "../core/feeds.ts";
+import type { CounterDelta } from "../core/outcome-tally.ts";
 import { EMPTY_FEED_STATUS, type FeedStatus } from "../core/snapshot.ts";
 
 export type FeedName = "utilization" | "models";
@@ -19,6 +20,12 @@ CREATE TABLE IF NOT EXISTS feeds (
   last_attempt_ms INTEGER,
   last_error TEXT,
   skipped_rows INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS counters (
+  metric TEXT NOT NULL,
+  labels_json TEXT NOT NULL,
+  value INTEGER NOT NULL,
+  PRIMARY KEY (metric, labels_json)
 );
 CREATE TABLE IF NOT EXISTS breakers (
   model TEXT PRIMARY KEY,
@@ -117,5 +124,26 @@ export class ControlPlaneStore {
       state.consecutiveFailures,
       state.openedAtMs,
     );
+  }
+
+  addCounters(deltas: readonly CounterDelta[]): void {
+    for (const { metric, labels, delta } of deltas) {
+      this.#sql.exec(
+        `INSERT INTO counters (metric, labels_json, value) VALUES (?, ?, ?)
+         ON CONFLICT(metric, labels_json) DO UPDATE SET value = value + excluded.value`,
+        metric,
+        JSON.stringify(labels),
+        delta,
+      );
+    }
+  }
+
+  loadCounters(): CounterDelta[] {
+    return this.#sql
+      .exec<{ metric: CounterDelta["metric"]; labels_json: string; value: number }>(
+        "SELECT metric, labels_json, value FROM counters ORDER BY metric, labels_json",
+      )
+      .toArray()
+      .map((row) => ({ metric: row.metric, labels: JSON.parse(row.labels_json), delta: row.value }));
   }
 }

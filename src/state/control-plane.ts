@@ -7,6 +7,8 @@ import { readConfig } from "../config.ts";
 import { fetchFeed } from "../control/fetch-feed.ts";
 import { planRefresh } from "../control/refresh-plan.ts";
 import { type FeedParse, type ModelEntry, parseModelsFeed, parseUtilizationFeed } from "../core/feeds.ts";
+import type { OutcomeReport } from "../core/outcome.ts";
+import { applyOutcomesToBreakers, tallyCounters } from "../core/outcome-tally.ts";
 import { PRIVATE_CHUTE_NAME } from "../core/ranking.ts";
 import { type FeedStatus, type RoutingView, rankSnapshot } from "../core/snapshot.ts";
 import { ControlPlaneStore, type FeedName, type StoredFeeds } from "./control-plane-store.ts";
@@ -46,6 +48,26 @@ export class ControlPlane extends DurableObject<Env> {
   /** Allowlisted models with their upstream metadata, for `GET /v1/models`. */
   getModels(): ModelEntry[] {
     return this.#feeds.models.rows;
+  }
+
+  /** Applies a batch of request outcomes (breakers, counters) and answers with the updated view. */
+  reportOutcomes(reports: OutcomeReport[]): RoutingView {
+    const parsed = readConfig(this.env);
+    if (!parsed.ok) return this.#view;
+    const options = {
+      failureThreshold: parsed.config.breakerFailureThreshold,
+      cooldownMs: parsed.config.breakerCooldownMs,
+    };
+    const changed = applyOutcomesToBreakers(this.#view.breakers, reports, options, Date.now());
+    const breakers = { ...this.#view.breakers };
+    for (const [model, state] of Object.entries(changed)) {
+      this.#store.saveBreaker(model, state);
+      if (state.consecutiveFailures === 0 && state.openedAtMs === null) delete breakers[model];
+      else breakers[model] = state;
+    }
+    this.#store.addCounters(tallyCounters(reports));
+    this.#view = { ...this.#view, breakers };
+    return this.#view;
   }
 
   /** Refreshes now (the cron trigger); joins a refresh already under way instead of starting a second. */

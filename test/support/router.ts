@@ -1,7 +1,18 @@
 // Calls the Worker the way a client would, and resets the state a test file shares.
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  evictDurableObject,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import { app } from "../../src/app.ts";
+import { settleOutcomes } from "../../src/control/outcome-reporter.ts";
 import { controlPlane, invalidateRoutingView } from "../../src/control/routing-view.ts";
+import { clearStickyCache } from "../../src/control/sticky-client.ts";
+import worker from "../../src/index.ts";
 
 export const ROUTER_ORIGIN = "http://router.test";
 
@@ -20,5 +31,36 @@ export async function resetControlPlane(): Promise<void> {
   const object = controlPlane(env);
   await runInDurableObject(object, (_instance, state) => state.storage.deleteAll());
   await evictDurableObject(object);
+  invalidateRoutingView();
+}
+
+/** Runs the cron trigger to completion, then drops the isolate's cached view. */
+export async function runCron(): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+  invalidateRoutingView();
+}
+
+/** Sends a request through the app with some vars overridden (a differently configured deployment). */
+export async function callRouterWith(
+  overrides: Record<string, string>,
+  path: string,
+  init?: RequestInit,
+): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await app.fetch(
+    new Request(`${ROUTER_ORIGIN}${path}`, init),
+    { ...env, ...overrides },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** Sends every queued outcome report and sticky write, then forgets isolate-local caches. */
+export async function settle(): Promise<void> {
+  await settleOutcomes();
+  clearStickyCache();
   invalidateRoutingView();
 }

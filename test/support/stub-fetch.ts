@@ -4,20 +4,33 @@ import { type MockInstance, vi } from "vitest";
 
 export type StubHandler = (request: Request) => Response | Promise<Response>;
 
+/** A request as the stub saw it, copied to plain data (request bodies cannot be read across I/O contexts). */
+export interface RecordedCall {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: string;
+}
+
 export interface FetchStub {
   /** Sets (or replaces) the handler for one URL without query string. */
   on(url: string, handler: StubHandler): void;
   /** Every request seen, in order. */
-  readonly calls: Request[];
+  readonly calls: RecordedCall[];
   restore(): void;
 }
 
 export function stubFetch(): FetchStub {
   const routes = new Map<string, StubHandler>();
-  const calls: Request[] = [];
+  const calls: RecordedCall[] = [];
   const spy: MockInstance = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input as RequestInfo, init);
-    calls.push(request.clone());
+    calls.push({
+      url: request.url,
+      method: request.method,
+      headers: new Headers(request.headers),
+      body: request.body ? await request.clone().text() : "",
+    });
     const url = new URL(request.url);
     const handler = routes.get(`${url.origin}${url.pathname}`);
     if (!handler) throw new TypeError(`unexpected fetch to ${request.url}`);

@@ -1,0 +1,57 @@
+// The failover table of SPEC §7 as data: which upstream answers move on to the next candidate, and what the
+// client gets when one of them is the last attempt. Anything not listed here passes through untouched.
+
+export type FailoverReason =
+  | "upstream_connect_error"
+  | "upstream_header_timeout"
+  | "upstream_500"
+  | "upstream_502"
+  | "upstream_503"
+  | "upstream_504"
+  | "upstream_overloaded"
+  | "upstream_first_body_byte_timeout"
+  | "upstream_first_body_byte_error";
+
+/** How a status is handled before any body byte is read. */
+export type StatusClass = "success" | "retryable_status" | "maybe_overloaded" | "passthrough";
+
+export function classifyStatus(status: number): StatusClass {
+  if (status >= 200 && status < 300) return "success";
+  if (status === 500 || status === 502 || status === 503 || status === 504) return "retryable_status";
+  if (status === 429) return "maybe_overloaded";
+  return "passthrough";
+}
+
+export function statusReason(status: 500 | 502 | 503 | 504): FailoverReason {
+  return `upstream_${status}`;
+}
+
+// Chutes' wording for "this chute cannot take work now" (../shared/chutes-live/README.md), as opposed to a
+// per-user rate limit, which is the client's to handle and passes through.
+const OVERLOAD_MARKERS = ["infra_overload", "maximum capacity", "no_targets", "maintenance"];
+
+/** Whether a 429 body says the chute is overloaded rather than the user rate-limited. */
+export function isOverloadBody(body: string): boolean {
+  const lower = body.toLowerCase();
+  return OVERLOAD_MARKERS.some((marker) => lower.includes(marker));
+}
+
+/** The router's own answer when the last attempt failed for `reason`; null means pass the upstream answer on. */
+export function finalErrorFor(reason: FailoverReason): { status: number; message: string } | null {
+  switch (reason) {
+    case "upstream_connect_error":
+      return { status: 502, message: "Could not connect to the upstream model" };
+    case "upstream_header_timeout":
+      return { status: 504, message: "The upstream model did not answer in time" };
+    case "upstream_first_body_byte_timeout":
+      return { status: 504, message: "The upstream model sent no response body in time" };
+    case "upstream_first_body_byte_error":
+      return { status: 502, message: "The upstream response body failed before its first byte" };
+    case "upstream_500":
+    case "upstream_502":
+    case "upstream_503":
+    case "upstream_504":
+    case "upstream_overloaded":
+      return null;
+  }
+}

@@ -1,0 +1,127 @@
+// One upstream attempt for one model, classified by SPEC §7 before anything reaches the client: committed
+// (2xx with a first body byte), failed and retryable (with a response to pass on if it is the last), or an
+// answer that passes through untouched. Failures are data; this never throws.
+import {
+  classifyStatus,
+  type FailoverReason,
+  isOverloadBody,
+  statusReason,
+} from "../core/failover-policy.ts";
+import { readFirstChunk } from "./first-byte.ts";
+
+export interface AttemptRequest {
+  url: string;
+  headers: Headers;
+  body: string;
+  headerTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  /** When true a retryable upstream answer is kept whole, to pass on as the final response. */
+  isLastAttempt: boolean;
+}
+
+export type AttemptOutcome =
+  | {
+      kind: "committed";
+      response: Response;
+      first: Uint8Array;
+      reader: ReadableStreamDefaultReader<Uint8Array>;
+      abort: (reason: string) => void;
+    }
+  | { kind: "retryable"; reason: FailoverReason; response: Response | null }
+  | { kind: "passthrough"; response: Response };
+
+// Overload 429 bodies are small FastAPI JSON; a larger body is read only this far to classify it.
+const MAX_429_BODY_BYTES = 64 * 1024;
+
+export async function attemptUpstream(request: AttemptRequest): Promise<AttemptOutcome> {
+  const controller = new AbortController();
+  const abort = (reason: string) => controller.abort(reason);
+  let headerTimedOut = false;
+  const headerTimer = setTimeout(() => {
+    headerTimedOut = true;
+    controller.abort("header_timeout");
+  }, request.headerTimeoutMs);
+  let response: Response;
+  try {
+    response = await fetch(request.url, {
+      method: "POST",
+      headers: request.headers,
+      body: request.body,
+      signal: controller.signal,
+    });
+  } catch {
+    return {
+      kind: "retryable",
+      reason: headerTimedOut ? "upstream_header_timeout" : "upstream_connect_error",
+      response: null,
+    };
+  } finally {
+    clearTimeout(headerTimer);
+  }
+
+  switch (classifyStatus(response.status)) {
+    case "success":
+      return gateFirstByte(response, request.firstByteTimeoutMs, abort);
+    case "retryable_status": {
+      const reason = statusReason(response.status as 500 | 502 | 503 | 504);
+      if (request.isLastAttempt) return { kind: "retryable", reason, response };
+      await response.body?.cancel().catch(() => {});
+      return { kind: "retryable", reason, response: null };
+    }
+    case "maybe_overloaded": {
+      const text = await readTextUpTo(response, MAX_429_BODY_BYTES);
+      const copy = rebuild(response, text);
+      return isOverloadBody(text)
+        ? { kind: "retryable", reason: "upstream_overloaded", response: copy }
+        : { kind: "passthrough", response: copy };
+    }
+    case "passthrough":
+      return { kind: "passthrough", response };
+  }
+}
+
+async function gateFirstByte(
+  response: Response,
+  timeoutMs: number,
+  abort: (reason: string) => void,
+): Promise<AttemptOutcome> {
+  if (!response.body)
+    return { kind: "retryable", reason: "upstream_first_body_byte_timeout", response: null };
+  const reader = response.body.getReader();
+  const first = await readFirstChunk(reader, timeoutMs);
+  if (first.kind === "chunk") return { kind: "committed", response, first: first.chunk, reader, abort };
+  abort(first.kind);
+  reader.cancel().catch(() => {});
+  const reason =
+    first.kind === "error" ? "upstream_first_body_byte_error" : "upstream_first_body_byte_timeout";
+  return { kind: "retryable", reason, response: null };
+}
+
+async function readTextUpTo(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let total = 0;
+  try {
+    while (total < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // A body that breaks while we classify it is passed on as far as it got.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return text + decoder.decode();
+}
+
+/** The same status and headers with a body we already read (length recomputed). */
+function rebuild(response: Response, text: string): Response {
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  headers.delete("content-encoding");
+  return new Response(text, { status: response.status, statusText: response.statusText, headers });
+}

@@ -1,0 +1,33 @@
+// Command line: `node fake-chutes/cli.ts [--port N]` starts the fake on 127.0.0.1, prints one JSON line
+// `{"url": "..."}` once listening, and stops cleanly on SIGINT/SIGTERM. Scripting goes through `/__admin/`.
+import { parseArgs } from "node:util";
+import { startFakeChutes } from "./server.ts";
+
+const USAGE = "usage: node fake-chutes/cli.ts [--port N]   (N from 0 to 65535; 0 = any free port)";
+
+type Args = { kind: "run"; port: number } | { kind: "help" } | { kind: "bad" };
+
+function readArgs(): Args {
+  try {
+    const { values } = parseArgs({ options: { port: { type: "string" }, help: { type: "boolean" } } });
+    if (values.help === true) return { kind: "help" };
+    const port = Number(values.port ?? "0");
+    return Number.isInteger(port) && port >= 0 && port <= 65535 ? { kind: "run", port } : { kind: "bad" };
+  } catch {
+    return { kind: "bad" };
+  }
+}
+
+const args = readArgs();
+if (args.kind === "run") {
+  const fake = await startFakeChutes({ port: args.port });
+  const stop = () => {
+    void fake.close();
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  process.stdout.write(`${JSON.stringify({ url: fake.url })}\n`);
+} else {
+  process.stderr.write(`${USAGE}\n`);
+  process.exitCode = args.kind === "help" ? 0 : 2;
+}

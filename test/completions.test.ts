@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HEALTHY_RANKING, serveFeed, serveHealthyFeeds } from "./support/feeds.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { HEALTHY_RANKING, serveFeed } from "./support/feeds.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
-import { callRouter, callRouterWith, resetControlPlane, runCron, settle } from "./support/router.ts";
-import { type FetchStub, jsonResponse, stubFetch } from "./support/stub-fetch.ts";
+import { callRouter, callRouterWith, runCron } from "./support/router.ts";
+import { useRoutingFixture } from "./support/setup-routing.ts";
+import { type FetchStub, jsonResponse } from "./support/stub-fetch.ts";
 import {
   calledModels,
   serveUpstream,
@@ -14,16 +15,10 @@ import {
 
 const [ALPHA, BETA, GAMMA_TEE] = HEALTHY_RANKING as [string, string, string];
 
+const currentStub = useRoutingFixture();
 let stub: FetchStub;
-beforeEach(async () => {
-  stub = stubFetch();
-  await resetControlPlane();
-  serveHealthyFeeds(stub);
-  await runCron();
-});
-afterEach(async () => {
-  await settle();
-  stub.restore();
+beforeEach(() => {
+  stub = currentStub();
 });
 
 async function errorOf(response: Response) {

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import type { BreakerState } from "./breaker.ts";
+import { type CandidatePlanInput, planCandidates } from "./candidates.ts";
+import type { Candidate } from "./ranking.ts";
+
+function candidate(name: string, confidentialCompute = false): Candidate {
+  return {
+    name,
+    chuteId: null,
+    score: 1,
+    activeInstances: 1,
+    utilization: 0,
+    utilizationCurrent: 0,
+    rateLimitRatio: 0,
+    rateLimitRatio5m: 0,
+    confidentialCompute,
+  };
+}
+
+const OPEN: BreakerState = { consecutiveFailures: 3, openedAtMs: 1000 };
+const BASE: CandidatePlanInput = {
+  mode: { kind: "alias", confidentialOnly: false },
+  ranked: [candidate("a"), candidate("b"), candidate("c-TEE", true)],
+  breakers: {},
+  breakerOptions: { failureThreshold: 3, cooldownMs: 30_000 },
+  probing: new Set(),
+  stickyModel: null,
+  maxAttempts: 5,
+  nowMs: 2000,
+};
+
+describe("planCandidates", () => {
+  it("uses the ranking in alias mode and only confidential models for the TEE alias", () => {
+    expect(planCandidates(BASE)).toEqual(["a", "b", "c-TEE"]);
+    expect(planCandidates({ ...BASE, mode: { kind: "alias", confidentialOnly: true } })).toEqual(["c-TEE"]);
+  });
+
+  it("uses the client's order in list mode and the one model in direct mode", () => {
+    expect(planCandidates({ ...BASE, mode: { kind: "list", models: ["z", "a"] } })).toEqual(["z", "a"]);
+    expect(planCandidates({ ...BASE, mode: { kind: "direct", model: "z" } })).toEqual(["z"]);
+  });
+
+  it("puts the sticky model first when it is a candidate, keeping the others' order", () => {
+    expect(planCandidates({ ...BASE, stickyModel: "b" })).toEqual(["b", "a", "c-TEE"]);
+    expect(planCandidates({ ...BASE, stickyModel: "elsewhere" })).toEqual(["a", "b", "c-TEE"]);
+  });
+
+  it("moves open breakers behind every closed model, sticky or not", () => {
+    expect(planCandidates({ ...BASE, breakers: { a: OPEN } })).toEqual(["b", "c-TEE", "a"]);
+    expect(planCandidates({ ...BASE, breakers: { b: OPEN }, stickyModel: "b" })).toEqual(["a", "c-TEE", "b"]);
+  });
+
+  it("treats a half-open model as closed unless this isolate is already probing it", () => {
+    const later = { ...BASE, breakers: { a: OPEN }, nowMs: 31_000 };
+    expect(planCandidates(later)).toEqual(["a", "b", "c-TEE"]);
+    expect(planCandidates({ ...later, probing: new Set(["a"]) })).toEqual(["b", "c-TEE", "a"]);
+  });
+
+  it("stops at MAX_ATTEMPTS", () => {
+    expect(planCandidates({ ...BASE, maxAttempts: 2 })).toEqual(["a", "b"]);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { classifyStatus, finalErrorFor, isOverloadBody } from "./failover-policy.ts";
+
+describe("classifyStatus", () => {
+  it.each([
+    [200, "success"],
+    [201, "success"],
+    [500, "retryable_status"],
+    [502, "retryable_status"],
+    [503, "retryable_status"],
+    [504, "retryable_status"],
+    [429, "maybe_overloaded"],
+    [400, "passthrough"],
+    [401, "passthrough"],
+    [402, "passthrough"],
+    [404, "passthrough"],
+    [501, "passthrough"],
+    [505, "passthrough"],
+  ])("%i is %s", (status, kind) => {
+    expect(classifyStatus(status)).toBe(kind);
+  });
+});
+
+describe("isOverloadBody", () => {
+  it.each([
+    '{"detail":"Infrastructure is at maximum capacity, try again later"}',
+    '{"detail":{"code":"infra_overload"}}',
+    '{"detail":"no_targets"}',
+    '{"detail":"model is under maintenance"}',
+  ])("recognises %s as overload", (body) => {
+    expect(isOverloadBody(body)).toBe(true);
+  });
+
+  it.each([
+    '{"detail":"Too many requests"}',
+    '{"detail":"Stop spamming this prompt, please..."}',
+    "<html><head><title>429 Too Many Requests</title></head></html>",
+    "",
+  ])("treats %j as a user rate limit", (body) => {
+    expect(isOverloadBody(body)).toBe(false);
+  });
+});
+
+describe("finalErrorFor", () => {
+  it("answers 502/504 for failures with no upstream answer, and passes upstream answers on", () => {
+    expect(finalErrorFor("upstream_connect_error")?.status).toBe(502);
+    expect(finalErrorFor("upstream_header_timeout")?.status).toBe(504);
+    expect(finalErrorFor("upstream_first_body_byte_timeout")?.status).toBe(504);
+    expect(finalErrorFor("upstream_first_body_byte_error")?.status).toBe(502);
+    expect(finalErrorFor("upstream_503")).toBeNull();
+    expect(finalErrorFor("upstream_overloaded")).toBeNull();
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { stickyUpdateAfter } from "./sticky-policy.ts";
+
+const CANDIDATES = ["a", "b", "c"];
+
+describe("stickyUpdateAfter", () => {
+  it("sets the model that committed", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: null,
+        candidates: CANDIDATES,
+        attempts: [{ model: "a", result: "committed" }],
+      }),
+    ).toEqual({
+      kind: "set",
+      model: "a",
+    });
+  });
+
+  it("changes nothing when the sticky model commits again", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "b",
+        candidates: ["b", "a"],
+        attempts: [{ model: "b", result: "committed" }],
+      }),
+    ).toEqual({
+      kind: "none",
+    });
+  });
+
+  it("moves to the next candidate after a failed sticky model", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "a",
+        candidates: CANDIDATES,
+        attempts: [
+          { model: "a", result: "retryable" },
+          { model: "b", result: "passthrough" },
+        ],
+      }),
+    ).toEqual({ kind: "set", model: "b" });
+  });
+
+  it("forgets when the failed sticky model was the last candidate", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "c",
+        candidates: ["c"],
+        attempts: [{ model: "c", result: "retryable" }],
+      }),
+    ).toEqual({
+      kind: "forget",
+    });
+  });
+
+  it("forgets a sticky model that is not among this request's candidates", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "z",
+        candidates: CANDIDATES,
+        attempts: [{ model: "a", result: "passthrough" }],
+      }),
+    ).toEqual({
+      kind: "forget",
+    });
+  });
+
+  it("follows failures down the list and settles on the model that finally commits", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "a",
+        candidates: CANDIDATES,
+        attempts: [
+          { model: "a", result: "retryable" },
+          { model: "b", result: "retryable" },
+          { model: "c", result: "committed" },
+        ],
+      }),
+    ).toEqual({ kind: "set", model: "c" });
+  });
+
+  it("leaves a pass-through answer's client where it was", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "a",
+        candidates: CANDIDATES,
+        attempts: [{ model: "a", result: "passthrough" }],
+      }),
+    ).toEqual({
+      kind: "none",
+    });
+  });
+});

@@ -1,0 +1,90 @@
+// How many Durable Object calls a request waits for, per mode (issue #3's budget): direct none; alias and
+// list at most one (the sticky shard) and none when the isolate's caches are warm. Checked by making the
+// objects hang: a request that waited on one would never finish.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { settleOutcomes } from "../src/control/outcome-reporter.ts";
+import { clearStickyCache } from "../src/control/sticky-client.ts";
+import { ControlPlane } from "../src/state/control-plane.ts";
+import { StickyShard } from "../src/state/sticky-shard.ts";
+import { HEALTHY_RANKING } from "./support/feeds.ts";
+import { chatRequest, MESSAGES } from "./support/requests.ts";
+import { callRouter, forgetCachedView } from "./support/router.ts";
+import { useRoutingFixture } from "./support/setup-routing.ts";
+import { serveUpstream } from "./support/upstream.ts";
+
+const [ALPHA, BETA] = HEALTHY_RANKING as [string, string];
+const stub = useRoutingFixture();
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const CLIENT = { authorization: "Bearer cpk_critical_path_client" };
+
+/** The request's status, or "hung" if it has not answered within 2 s. */
+async function statusWithin(model: string): Promise<number | "hung"> {
+  const hung = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 2000));
+  const answered = callRouter(
+    "/v1/chat/completions",
+    chatRequest({ model, messages: MESSAGES }, CLIENT),
+  ).then(async (r) => {
+    await r.text();
+    return r.status;
+  });
+  return Promise.race([answered, hung]);
+}
+
+function hangObjects() {
+  const never = () => new Promise<never>(() => {});
+  return {
+    getView: vi.spyOn(ControlPlane.prototype, "getView").mockImplementation(never),
+    // An RPC caller awaits whatever the method returns, so a never-settling promise hangs it like a dead object.
+    lookup: vi.spyOn(StickyShard.prototype, "lookup").mockImplementation(never as unknown as () => null),
+  };
+}
+
+describe("Durable Object calls on the critical path", () => {
+  it("direct mode answers while every object hangs, even on a cold isolate", async () => {
+    serveUpstream(stub(), {});
+    forgetCachedView();
+    clearStickyCache();
+    hangObjects();
+    expect(await statusWithin(BETA)).toBe(200);
+  });
+
+  it.each([["chutesai/AutoPilot"], [`${BETA},${ALPHA}`]])(
+    "%s answers while every object hangs once the isolate's caches are warm",
+    async (model) => {
+      serveUpstream(stub(), {});
+      expect(await statusWithin(model)).toBe(200);
+      hangObjects();
+      expect(await statusWithin(model)).toBe(200);
+      expect(await statusWithin(model)).toBe(200);
+    },
+  );
+
+  it.each([["chutesai/AutoPilot"], [`${BETA},${ALPHA}`]])(
+    "%s makes exactly one call, the sticky shard lookup, when only the sticky cache is cold",
+    async (model) => {
+      serveUpstream(stub(), {});
+      expect(await statusWithin(model)).toBe(200);
+      await settleOutcomes();
+      clearStickyCache();
+      const getView = vi.spyOn(ControlPlane.prototype, "getView");
+      const lookup = vi.spyOn(StickyShard.prototype, "lookup");
+      expect(await statusWithin(model)).toBe(200);
+      expect(lookup).toHaveBeenCalledTimes(1);
+      expect(getView).toHaveBeenCalledTimes(0);
+    },
+  );
+
+  it("batches the outcome reports of many requests into one control-plane call", async () => {
+    serveUpstream(stub(), {});
+    await statusWithin("chutesai/AutoPilot");
+    await settleOutcomes();
+    const report = vi.spyOn(ControlPlane.prototype, "reportOutcomes");
+    await Promise.all(Array.from({ length: 10 }, () => statusWithin("chutesai/AutoPilot")));
+    await settleOutcomes();
+    expect(report).toHaveBeenCalledTimes(1);
+    expect(report.mock.calls[0]?.[0]).toHaveLength(10);
+  });
+});

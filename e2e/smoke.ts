@@ -1,0 +1,433 @@
+// `npm run smoke`: the fake Chutes and the router under `wrangler dev`, driven over real sockets by the official
+// `openai` SDK and the Vercel AI SDK, checking what a user would see. Writes logs/smoke/latest.json and exits
+// non-zero on any failure. Loopback only; every wait is bounded.
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { generateText, streamText } from "ai";
+import OpenAI from "openai";
+import type { Behavior } from "../fake-chutes/behaviors.ts";
+import { DEFAULT_RANKING } from "../fake-chutes/catalogue.ts";
+import { assert, assertEqual, eventually, runScenarios, type Scenario, writeReport } from "./runner.ts";
+import { startStack } from "./stack.ts";
+
+const [FAST, FLAKY, TEE, SLOW, TEE_BACKUP] = DEFAULT_RANKING as [string, string, string, string, string];
+const ALIAS = "chutesai/AutoPilot";
+const MESSAGES = [{ role: "user" as const, content: "Hello" }];
+const EXPECTED_TEXT = "chunk 0 chunk 1 chunk 2 chunk 3 chunk 4 ";
+const COOLDOWN_MS = 2000;
+const SNAPSHOT_MAX_AGE_MS = 2500;
+
+// Short limits so every failure mode shows within a second or two.
+const SMOKE_VARS = {
+  UPSTREAM_HEADER_TIMEOUT_MS: "800",
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "800",
+  UPSTREAM_IDLE_TIMEOUT_MS: "800",
+  UTILIZATION_REFRESH_MS: "400",
+  MODELS_REFRESH_MS: "2000",
+  CONTROL_PLANE_TIMEOUT_MS: "800",
+  READYZ_MAX_SNAPSHOT_AGE_MS: String(SNAPSHOT_MAX_AGE_MS),
+  BREAKER_FAILURE_THRESHOLD: "3",
+  BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
+};
+
+const started = Date.now();
+const stack = await startStack({ vars: SMOKE_VARS });
+const { fake } = stack;
+const base = `${stack.routerUrl}/v1`;
+let keyCount = 0;
+
+/** An SDK client with its own key, so each check has its own sticky identity. */
+function openai(key = `cpk_smoke_${++keyCount}`): OpenAI {
+  return new OpenAI({ baseURL: base, apiKey: key, maxRetries: 0, timeout: 15_000 });
+}
+
+function script(model: string, behavior: Behavior): void {
+  fake.setBehavior(model, behavior);
+}
+
+function upstreamCalls(model?: string) {
+  return fake.requests().filter((entry) => model === undefined || entry.model === model);
+}
+
+async function rawChat(url: string, body: Record<string, unknown>, key = "cpk_smoke_raw"): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
+}
+
+async function statusJson(): Promise<{ candidates: Array<{ name: string; breaker: string }> }> {
+  const response = await fetch(`${stack.routerUrl}/status`, { headers: { accept: "application/json" } });
+  return (await response.json()) as { candidates: Array<{ name: string; breaker: string }> };
+}
+
+async function expectApiError(work: () => Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  try {
+    await work();
+  } catch (error) {
+    if (error instanceof OpenAI.APIError) return error;
+    throw new Error(`expected an OpenAI APIError, got ${String(error)}`);
+  }
+  throw new Error("expected the SDK to raise, it did not");
+}
+
+/** A list-mode failover: the first model misbehaves, the second answers, the SDK never notices. */
+async function expectListFailover(broken: string, behavior: Behavior, reason: string) {
+  script(broken, behavior);
+  const { data, response } = await openai()
+    .chat.completions.create({ model: `${broken},${FAST}`, messages: MESSAGES })
+    .withResponse();
+  assertEqual(data.model, FAST, `answering model after ${reason}`);
+  assertEqual(data.choices[0]?.message.content, EXPECTED_TEXT, "content");
+  assertEqual(response.headers.get("x-chutes-autopilot-attempts"), "2", "attempts header");
+  assertEqual(
+    upstreamCalls().map((e) => e.model),
+    [broken, FAST],
+    "models the fake saw",
+  );
+}
+
+/** Passthrough: the client gets exactly the bytes Chutes sent, and no other model is tried. */
+async function expectPassthrough(model: string, behavior: Behavior, status: number) {
+  script(model, behavior);
+  const direct = await rawChat(fake.url, { model, messages: MESSAGES });
+  const expectedBody = await direct.text();
+  fake.clearRequests();
+  const routed = await rawChat(stack.routerUrl, { model: `${model},${FAST}`, messages: MESSAGES });
+  assertEqual(routed.status, status, "status");
+  assertEqual(await routed.text(), expectedBody, "body bytes");
+  assertEqual(
+    upstreamCalls().map((e) => e.model),
+    [model],
+    "models the fake saw",
+  );
+  const error = await expectApiError(() => openai().chat.completions.create({ model, messages: MESSAGES }));
+  assertEqual(error.status, status, "SDK error status");
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: "alias, non-streaming (openai SDK): the best-ranked model answers and is named",
+    run: async () => {
+      const { data, response } = await openai()
+        .chat.completions.create({ model: ALIAS, messages: MESSAGES })
+        .withResponse();
+      assertEqual(data.model, FAST, "model");
+      assertEqual(data.choices[0]?.message.content, EXPECTED_TEXT, "content");
+      assertEqual(response.headers.get("x-chutes-autopilot-selected"), FAST, "selected header");
+      assert(response.headers.get("x-request-id"), "x-request-id header");
+    },
+  },
+  {
+    name: "alias, streaming (openai SDK): deltas arrive in order and add up to the answer",
+    run: async () => {
+      const stream = await openai().chat.completions.create({
+        model: ALIAS,
+        messages: MESSAGES,
+        stream: true,
+      });
+      let text = "";
+      let chunks = 0;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? "";
+        chunks += 1;
+      }
+      assertEqual(text, EXPECTED_TEXT, "streamed text");
+      assert(chunks >= 5, `expected at least 5 chunks, got ${chunks}`);
+    },
+  },
+  {
+    name: "TEE alias and text completions route to a confidential-compute model",
+    run: async () => {
+      const { data, response } = await openai()
+        .completions.create({ model: "chutesai/AutoPilot-TEE", prompt: "Hello" })
+        .withResponse();
+      assertEqual(response.headers.get("x-chutes-autopilot-selected"), TEE, "selected TEE model");
+      assertEqual(data.choices[0]?.text, EXPECTED_TEXT, "text");
+    },
+  },
+  {
+    name: "Vercel AI SDK: generateText and streamText through the alias",
+    run: async () => {
+      const provider = createOpenAICompatible({
+        name: "autopilot",
+        baseURL: base,
+        apiKey: "cpk_smoke_ai_sdk",
+      });
+      const generated = await generateText({ model: provider(ALIAS), prompt: "Hello", maxRetries: 0 });
+      assertEqual(generated.text, EXPECTED_TEXT, "generateText");
+      const streamed = streamText({ model: provider(ALIAS), prompt: "Hello", maxRetries: 0 });
+      let text = "";
+      for await (const part of streamed.textStream) text += part;
+      assertEqual(text, EXPECTED_TEXT, "streamText");
+    },
+  },
+  {
+    name: "list failover: slow headers → the next model",
+    run: () => expectListFailover(SLOW, { kind: "slow_headers", delayMs: 3000 }, "a header timeout"),
+  },
+  {
+    name: "list failover: no first body byte in time → the next model",
+    run: () => expectListFailover(FLAKY, { kind: "slow_first_byte", delayMs: 3000 }, "a first-byte timeout"),
+  },
+  {
+    name: "list failover: connection reset before headers → the next model",
+    run: () => expectListFailover(TEE_BACKUP, { kind: "reset_before_headers" }, "a reset"),
+  },
+  {
+    name: "list failover: 503 → the next model",
+    run: () => expectListFailover(TEE, { kind: "status", status: 503 }, "a 503"),
+  },
+  {
+    name: "alias failover: an overload 429 on the best model → the second-best answers",
+    run: async () => {
+      script(FAST, { kind: "overloaded" });
+      const { data, response } = await openai()
+        .chat.completions.create({ model: ALIAS, messages: MESSAGES })
+        .withResponse();
+      assertEqual(data.model, FLAKY, "answering model");
+      assertEqual(response.headers.get("x-chutes-autopilot-attempts"), "2", "attempts");
+    },
+  },
+  {
+    name: "a user 429 passes through with Chutes' exact body",
+    run: () => expectPassthrough(SLOW, { kind: "status", status: 429 }, 429),
+  },
+  {
+    name: "a 401 Invalid token passes through with Chutes' exact body",
+    run: () => expectPassthrough(SLOW, { kind: "status", status: 401 }, 401),
+  },
+  {
+    name: "the edge's HTML 429 passes through untouched",
+    run: () => expectPassthrough(SLOW, { kind: "html_429" }, 429),
+  },
+  {
+    name: "no retry after commit: a mid-stream reset makes the SDK raise, and the fake saw one request",
+    run: async () => {
+      script(FAST, { kind: "reset_mid_stream", afterChunks: 2 });
+      const stream = await openai().chat.completions.create({
+        model: ALIAS,
+        messages: MESSAGES,
+        stream: true,
+      });
+      let text = "";
+      let raised = false;
+      try {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+      } catch {
+        raised = true;
+      }
+      assert(raised, "the SDK should raise on a broken stream");
+      assertEqual(text, "chunk 0 chunk 1 ", "text received before the break");
+      assertEqual(upstreamCalls().length, 1, "upstream requests");
+    },
+  },
+  {
+    name: "a stalled stream ends with the upstream_stream_error SSE event, which the SDK raises",
+    run: async () => {
+      script(FAST, { kind: "stall_mid_stream", afterChunks: 1 });
+      const stream = await openai().chat.completions.create({
+        model: ALIAS,
+        messages: MESSAGES,
+        stream: true,
+      });
+      const error = await expectApiError(async () => {
+        for await (const _chunk of stream) {
+          // drain
+        }
+      });
+      assertEqual(error.code, "upstream_stream_error", "error code");
+      assertEqual(upstreamCalls().length, 1, "upstream requests");
+    },
+  },
+  {
+    name: "stickiness: a client stays on the model that answered it, and rotates after a failure",
+    run: async () => {
+      const client = openai("cpk_smoke_sticky");
+      script(FAST, { kind: "status", status: 503, times: 1 });
+      const first = await client.chat.completions.create({ model: ALIAS, messages: MESSAGES });
+      assertEqual(first.model, FLAKY, "first answer after the best model failed");
+      const again = await client.chat.completions.create({ model: ALIAS, messages: MESSAGES });
+      assertEqual(again.model, FLAKY, "the same client stays on its model");
+      const stranger = await openai().chat.completions.create({ model: ALIAS, messages: MESSAGES });
+      assertEqual(stranger.model, FAST, "another client gets the best model");
+      script(FLAKY, { kind: "status", status: 503, times: 1 });
+      fake.clearRequests();
+      const rotated = await client.chat.completions.create({ model: ALIAS, messages: MESSAGES });
+      assertEqual(rotated.model, FAST, "after its model failed, the client moves on");
+      assertEqual(
+        upstreamCalls().map((e) => e.model),
+        [FLAKY, FAST],
+        "sticky model tried first",
+      );
+      const after = await client.chat.completions.create({ model: ALIAS, messages: MESSAGES });
+      assertEqual(after.model, FAST, "and stays where it landed");
+    },
+  },
+  {
+    name: "a breaker opens after three failures, skips the model, and closes after its cooldown",
+    run: async () => {
+      script(FLAKY, { kind: "status", status: 503 });
+      for (let i = 0; i < 3; i++) {
+        await openai().chat.completions.create({ model: `${FLAKY},${FAST}`, messages: MESSAGES });
+      }
+      await eventually(
+        "breaker open",
+        async () => (await statusJson()).candidates.find((c) => c.name === FLAKY)?.breaker === "open",
+      );
+      fake.clearRequests();
+      const skipped = await openai().chat.completions.create({
+        model: `${FLAKY},${FAST}`,
+        messages: MESSAGES,
+      });
+      assertEqual(skipped.model, FAST, "answer while open");
+      assertEqual(upstreamCalls(FLAKY).length, 0, "requests to the open model");
+      fake.setBehavior(FLAKY, { kind: "healthy" });
+      await new Promise((resolve) => setTimeout(resolve, COOLDOWN_MS + 200));
+      const probe = await openai().chat.completions.create({ model: `${FLAKY},${FAST}`, messages: MESSAGES });
+      assertEqual(probe.model, FLAKY, "the half-open probe goes to the recovered model");
+      await eventually(
+        "breaker closed",
+        async () => (await statusJson()).candidates.find((c) => c.name === FLAKY)?.breaker === "closed",
+      );
+    },
+  },
+  {
+    name: "/readyz goes stale when the feeds stop answering and ready again when they return",
+    run: async () => {
+      fake.setFeed("utilization", { mode: "silent" });
+      fake.setFeed("models", { mode: "silent" });
+      const stale = await eventually(
+        "stale_snapshot",
+        async () => {
+          const response = await fetch(`${stack.routerUrl}/readyz`);
+          const body = await response.text();
+          return response.status === 503 && body.includes("stale_snapshot") && body;
+        },
+        SNAPSHOT_MAX_AGE_MS + 4000,
+      );
+      assert(stale.includes('"type":"not_ready"'), "not_ready body");
+      fake.setFeed("utilization", { mode: "ok" });
+      fake.setFeed("models", { mode: "ok" });
+      await eventually(
+        "ready again",
+        async () => (await fetch(`${stack.routerUrl}/readyz`)).status === 200,
+        6000,
+      );
+    },
+  },
+  {
+    name: "a client abort cancels the upstream request",
+    run: async () => {
+      script(FAST, { kind: "healthy", chunks: 50, intervalMs: 100 });
+      const controller = new AbortController();
+      const stream = await openai().chat.completions.create(
+        { model: ALIAS, messages: MESSAGES, stream: true },
+        { signal: controller.signal },
+      );
+      try {
+        for await (const _chunk of stream) {
+          controller.abort();
+        }
+      } catch {
+        // the SDK may raise on abort
+      }
+      await eventually(
+        "the fake to see the cancel",
+        async () => upstreamCalls(FAST)[0]?.cancelled === true,
+        5000,
+      );
+    },
+  },
+  {
+    name: "50 concurrent streams arrive byte for byte as the fake sent them",
+    run: async () => {
+      const body = { model: FAST, messages: MESSAGES, stream: true };
+      const expected = await (await rawChat(fake.url, body)).text();
+      const bodies = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const response = await rawChat(
+            stack.routerUrl,
+            { ...body, model: ALIAS },
+            `cpk_smoke_concurrent_${i}`,
+          );
+          return { status: response.status, text: await response.text() };
+        }),
+      );
+      for (const [i, result] of bodies.entries()) {
+        assertEqual(result.status, 200, `stream ${i} status`);
+        assert(result.text === expected, `stream ${i} differs from what the fake sent`);
+      }
+    },
+  },
+  {
+    name: "managed keys: 401 without a listed key; with one, upstream gets the router's key, never the client's",
+    run: async () => {
+      const managed = await startStack({
+        fake,
+        vars: {
+          ...SMOKE_VARS,
+          ROUTER_API_KEYS: "rk_smoke_one,rk_smoke_two",
+          UPSTREAM_API_KEY: "cpk_smoke_upstream",
+        },
+      });
+      try {
+        const url = `${managed.routerUrl}/v1`;
+        const denied = await expectApiError(() =>
+          new OpenAI({ baseURL: url, apiKey: "rk_not_listed", maxRetries: 0 }).chat.completions.create({
+            model: ALIAS,
+            messages: MESSAGES,
+          }),
+        );
+        assertEqual(denied.status, 401, "status without a listed key");
+        assertEqual(denied.code, "invalid_api_key", "error code");
+        assertEqual(upstreamCalls().length, 0, "upstream requests when denied");
+        const reply = await new OpenAI({
+          baseURL: url,
+          apiKey: "rk_smoke_two",
+          maxRetries: 0,
+        }).chat.completions.create({
+          model: ALIAS,
+          messages: MESSAGES,
+        });
+        assertEqual(reply.choices[0]?.message.content, EXPECTED_TEXT, "content with a listed key");
+        const seen = upstreamCalls()[0]?.headers.authorization;
+        assertEqual(seen, "Bearer cpk_smoke_upstream", "authorization upstream");
+      } finally {
+        await managed.stop();
+      }
+    },
+  },
+];
+
+/** Between checks: the fake back to healthy, then one direct success per model closes any breaker. */
+async function resetBetween(): Promise<void> {
+  fake.reset();
+  await Promise.all(
+    DEFAULT_RANKING.map(async (model) =>
+      (await rawChat(stack.routerUrl, { model, messages: MESSAGES })).text(),
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  fake.clearRequests();
+}
+
+let results: Awaited<ReturnType<typeof runScenarios>> = [];
+try {
+  await resetBetween();
+  results = await runScenarios("smoke", scenarios, resetBetween);
+} finally {
+  await stack.stop();
+}
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+await writeReport("logs/smoke/latest.json", {
+  startedAt: new Date(started).toISOString(),
+  durationMs: Date.now() - started,
+  passed,
+  failed,
+  scenarios: results,
+});
+console.log(`\nsmoke: report in logs/smoke/latest.json`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,58 @@
+// `npm run demo`: the router under `wrangler dev` against the embedded fake Chutes, on loopback, with no
+// network and no key. Prints the base URL and copy-paste examples; Ctrl-C stops both and leaves nothing running.
+import { portOr } from "../e2e/ports.ts";
+import { startStack } from "../e2e/stack.ts";
+
+console.log("Starting the fake Chutes and the router (wrangler dev)…");
+const stack = await startStack({ port: await portOr(8787) });
+const base = `${stack.routerUrl}/v1`;
+
+const probe = await fetch(`${base}/chat/completions`, {
+  method: "POST",
+  headers: { "content-type": "application/json", authorization: "Bearer demo-key" },
+  body: JSON.stringify({ model: "chutesai/AutoPilot", messages: [{ role: "user", content: "Hello" }] }),
+});
+const selected = probe.headers.get("x-chutes-autopilot-selected");
+await probe.text();
+
+console.log(`
+Router ready: ${base}   (first request → ${probe.status}, routed to ${selected})
+Status page:  ${stack.routerUrl}/status        Readiness: ${stack.routerUrl}/readyz
+Fake Chutes:  ${stack.fake.url}  (admin: ${stack.fake.url}/__admin/state)
+
+Stream a chat completion through the AutoPilot alias:
+
+  curl -N ${base}/chat/completions \\
+    -H 'content-type: application/json' -H 'authorization: Bearer demo-key' \\
+    -d '{"model":"chutesai/AutoPilot","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
+
+Or with the OpenAI SDK (npm install openai), in any Node script:
+
+  import OpenAI from "openai";
+  const client = new OpenAI({ baseURL: "${base}", apiKey: "demo-key" });
+  const reply = await client.chat.completions.create({
+    model: "chutesai/AutoPilot",                       // or "fake/slow-model,fake/fast-model", or one model
+    messages: [{ role: "user", content: "Hello" }],
+  });
+  console.log(reply.model, reply.choices[0].message.content);
+
+Watch a failover: make the best model fail, then ask again (x-chutes-autopilot-attempts: 2):
+
+  curl -X POST ${stack.fake.url}/__admin/behavior -H 'content-type: application/json' \\
+    -d '{"model":"fake/fast-model","behavior":{"kind":"status","status":503}}'
+  curl -i ${base}/chat/completions -H 'content-type: application/json' -H 'authorization: Bearer demo-key' \\
+    -d '{"model":"chutesai/AutoPilot","messages":[{"role":"user","content":"Hello"}]}'
+  curl -X POST ${stack.fake.url}/__admin/reset
+
+Press Ctrl-C to stop.`);
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log("\nStopping…");
+  await stack.stop();
+  process.exit(0);
+};
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);

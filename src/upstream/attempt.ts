@@ -27,7 +27,14 @@ export type AttemptOutcome =
       reader: ReadableStreamDefaultReader<Uint8Array>;
       abort: (reason: string) => void;
     }
-  | { kind: "retryable"; reason: FailoverReason; response: Response | null }
+  | {
+      kind: "retryable";
+      reason: FailoverReason;
+      /** The upstream status, when there was one. */
+      status: number | null;
+      /** Kept only when it may become the final answer (last attempt, or an overload 429 already read). */
+      response: Response | null;
+    }
   | { kind: "passthrough"; response: Response };
 
 // Overload 429 bodies are small FastAPI JSON; a larger body is read only this far to classify it.
@@ -53,6 +60,7 @@ export async function attemptUpstream(request: AttemptRequest): Promise<AttemptO
     return {
       kind: "retryable",
       reason: headerTimedOut ? "upstream_header_timeout" : "upstream_connect_error",
+      status: null,
       response: null,
     };
   } finally {
@@ -64,15 +72,15 @@ export async function attemptUpstream(request: AttemptRequest): Promise<AttemptO
       return gateFirstByte(response, request.firstByteTimeoutMs, abort);
     case "retryable_status": {
       const reason = statusReason(response.status as 500 | 502 | 503 | 504);
-      if (request.isLastAttempt) return { kind: "retryable", reason, response };
+      if (request.isLastAttempt) return { kind: "retryable", reason, status: response.status, response };
       await response.body?.cancel().catch(() => {});
-      return { kind: "retryable", reason, response: null };
+      return { kind: "retryable", reason, status: response.status, response: null };
     }
     case "maybe_overloaded": {
       const text = await readTextUpTo(response, MAX_429_BODY_BYTES);
       const copy = rebuild(response, text);
       return isOverloadBody(text)
-        ? { kind: "retryable", reason: "upstream_overloaded", response: copy }
+        ? { kind: "retryable", reason: "upstream_overloaded", status: 429, response: copy }
         : { kind: "passthrough", response: copy };
     }
     case "passthrough":
@@ -85,8 +93,14 @@ async function gateFirstByte(
   timeoutMs: number,
   abort: (reason: string) => void,
 ): Promise<AttemptOutcome> {
-  if (!response.body)
-    return { kind: "retryable", reason: "upstream_first_body_byte_timeout", response: null };
+  if (!response.body) {
+    return {
+      kind: "retryable",
+      reason: "upstream_first_body_byte_timeout",
+      status: response.status,
+      response: null,
+    };
+  }
   const reader = response.body.getReader();
   const first = await readFirstChunk(reader, timeoutMs);
   if (first.kind === "chunk") return { kind: "committed", response, first: first.chunk, reader, abort };
@@ -94,7 +108,7 @@ async function gateFirstByte(
   reader.cancel().catch(() => {});
   const reason =
     first.kind === "error" ? "upstream_first_body_byte_error" : "upstream_first_body_byte_timeout";
-  return { kind: "retryable", reason, response: null };
+  return { kind: "retryable", reason, status: response.status, response: null };
 }
 
 async function readTextUpTo(response: Response, maxBytes: number): Promise<string> {

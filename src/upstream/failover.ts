@@ -52,7 +52,7 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
           model,
           outcome: "retryable",
           reason: outcome.reason,
-          status: outcome.response?.status ?? null,
+          status: outcome.status,
           ms,
         });
         lastReason = outcome.reason;

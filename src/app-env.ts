@@ -1,7 +1,15 @@
 // Hono's typing for this app: Worker bindings plus what middleware puts on the context.
 import type { Config } from "./config.ts";
+import type { RequestLogFields } from "./core/request-log.ts";
+
+/** The request's log line in the making; `defer` hands the writing to whoever ends the response. */
+export interface RequestLogHandle {
+  fields: RequestLogFields;
+  startedMs: number;
+  defer(): (status: number) => void;
+}
 
 export interface AppEnv {
   Bindings: Env & { ROUTER_API_KEYS?: string; UPSTREAM_API_KEY?: string };
-  Variables: { requestId: string; config: Config };
+  Variables: { requestId: string; config: Config; log: RequestLogHandle };
 }

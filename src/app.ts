@@ -5,15 +5,19 @@ import type { AppEnv } from "./app-env.ts";
 import { RouterError, toOpenAIErrorBody } from "./core/router-error.ts";
 import { completionsRoutes } from "./routes/completions.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { modelsRoutes } from "./routes/models.ts";
-import { statusRoutes } from "./routes/status.ts";
+import { requestLogger } from "./routes/request-logger.ts";
+import { statusRoutes } from "./routes/status.tsx";
 
 export const app = new Hono<AppEnv>();
 
 app.use(requestId({ generator: () => crypto.randomUUID() }));
+app.use(requestLogger);
 
 app.route("/", healthRoutes);
 app.route("/", statusRoutes);
+app.route("/", metricsRoutes);
 app.route("/v1", modelsRoutes);
 app.route("/v1", completionsRoutes);
 
@@ -22,6 +26,7 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/healthz": "GET, HEAD",
   "/readyz": "GET, HEAD",
   "/status": "GET, HEAD",
+  "/metrics": "GET, HEAD",
   "/v1/models": "GET, HEAD",
   "/v1/chat/completions": "POST",
   "/v1/completions": "POST",

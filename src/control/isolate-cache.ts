@@ -9,8 +9,11 @@ export interface IsolateCache<T> {
    * load under `waitUntil` once it is older than the TTL); waits for a load only when there is none that young.
    */
   getStale(nowMs: number, maxStaleMs: number, waitUntil: (promise: Promise<unknown>) => void): Promise<T>;
-  /** The cached value whatever its age, or null; starts a background load when it is missing or old. */
-  peek(nowMs: number, waitUntil: (promise: Promise<unknown>) => void): T | null;
+  /**
+   * Never waits: the cached value when younger than `maxStaleMs`, else null; starts a background load once the
+   * value is older than the TTL or missing.
+   */
+  peek(nowMs: number, maxStaleMs: number, waitUntil: (promise: Promise<unknown>) => void): T | null;
   /** Replaces the value (a fresher copy that arrived another way). */
   set(data: T, nowMs: number): void;
   /** Forgets the value, so the next get loads (tests). */
@@ -45,9 +48,10 @@ export function createIsolateCache<T>(ttlMs: number, load: () => Promise<T>): Is
       if (age >= ttlMs) backgroundReload(nowMs, waitUntil);
       return Promise.resolve(value.data);
     },
-    peek(nowMs, waitUntil) {
-      if (ageOf(nowMs) >= ttlMs) backgroundReload(nowMs, waitUntil);
-      return value?.data ?? null;
+    peek(nowMs, maxStaleMs, waitUntil) {
+      const age = ageOf(nowMs);
+      if (age >= ttlMs) backgroundReload(nowMs, waitUntil);
+      return value && age < maxStaleMs ? value.data : null;
     },
     set(data, nowMs) {
       value = { data, loadedAtMs: nowMs };

@@ -52,14 +52,14 @@ export function loadRoutingViewForRequest(
   return viewCache.getStale(nowMs, VIEW_MAX_STALE_MS, waitUntil);
 }
 
-/** The cached view if this isolate has one (never waits), loading one behind when missing or old. */
+/** The cached view if this isolate has one younger than VIEW_MAX_STALE_MS (never waits), loading one behind. */
 export function peekRoutingView(
   env: Env,
   nowMs: number,
   waitUntil: (promise: Promise<unknown>) => void,
 ): CachedView | null {
   currentEnv = env;
-  return viewCache.peek(nowMs, waitUntil);
+  return viewCache.peek(nowMs, VIEW_MAX_STALE_MS, waitUntil);
 }
 
 /** Stores a view that arrived another way (the answer to an outcome report). */

@@ -1,5 +1,5 @@
 // The one structured log line per request (SPEC §11). Built from routing facts only: never bodies, keys,
-// token hashes or client IPs.
+// token hashes or client IPs — there is no field that could hold them.
 import type { FailoverReason } from "./failover-policy.ts";
 import type { AttemptResult } from "./sticky-policy.ts";
 
@@ -11,20 +11,38 @@ export interface AttemptLog {
   ms: number;
 }
 
-export interface RequestLog {
-  event: "request";
-  requestId: string;
-  route: string;
+/** What a route learns about its request while handling it. */
+export interface RequestLogFields {
   mode: "alias" | "list" | "direct" | null;
   candidates: number;
   attempts: AttemptLog[];
   selected: string | null;
-  status: number;
   /** Time to the first body byte sent to the client, for committed answers. */
   ttfbMs: number | null;
-  durationMs: number;
-  /** How the response body ended, for committed streams. */
+  /** How a committed stream ended: complete, upstream_error, idle_timeout, client_cancel. */
   streamEnd: string | null;
   snapshotAgeMs: number | null;
   errorCode: string | null;
+}
+
+export interface RequestLog extends RequestLogFields {
+  event: "request";
+  requestId: string;
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+}
+
+export function emptyLogFields(): RequestLogFields {
+  return {
+    mode: null,
+    candidates: 0,
+    attempts: [],
+    selected: null,
+    ttfbMs: null,
+    streamEnd: null,
+    snapshotAgeMs: null,
+    errorCode: null,
+  };
 }

@@ -43,6 +43,8 @@ for (const path of ["/chat/completions", "/completions"] as const) {
     if (!modeResult.ok)
       throw new RouterError(400, "invalid_request_error", modeResult.code, modeResult.message, "model");
     const mode = modeResult.mode;
+    const log = c.get("log").fields;
+    log.mode = mode.kind;
 
     // Alias needs the ranking, so an isolate without any view waits for one; list and direct route without
     // one (no allowlist check, no breaker order) and load it behind, so they never wait on the object.
@@ -93,6 +95,8 @@ for (const path of ["/chat/completions", "/completions"] as const) {
       maxAttempts: config.maxAttempts,
       nowMs: startedMs,
     });
+    log.candidates = candidates.length;
+    log.snapshotAgeMs = cached ? feedAgeMs(cached.view.utilization, startedMs) : null;
     if (candidates.length === 0) {
       throw new RouterError(
         503,
@@ -115,6 +119,8 @@ for (const path of ["/chat/completions", "/completions"] as const) {
       nowMs: () => Date.now(),
     }).finally(releaseProbes);
 
+    log.attempts = result.attempts;
+    log.selected = result.kind === "router_error" ? null : result.model;
     const attempts = result.attempts.map((a) => ({ model: a.model, result: a.outcome, reason: a.reason }));
     const update = key ? stickyUpdateAfter({ stickyModel, candidates, attempts }) : { kind: "none" as const };
     if (key && update.kind !== "none")
@@ -134,13 +140,10 @@ for (const path of ["/chat/completions", "/completions"] as const) {
 
     return respond(result, {
       requestId: c.get("requestId"),
-      route: `/v1${path}`,
-      mode: mode.kind,
-      candidates: candidates.length,
       showSelected: mode.kind !== "direct",
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       startedMs,
-      snapshotAgeMs: cached ? feedAgeMs(cached.view.utilization, startedMs) : null,
+      log: c.get("log"),
     });
   });
 }

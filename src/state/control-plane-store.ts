@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS counters (
   value INTEGER NOT NULL,
   PRIMARY KEY (metric, labels_json)
 );
+CREATE TABLE IF NOT EXISTS recent_failovers (
+  minute_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (minute_ms, reason)
+);
 CREATE TABLE IF NOT EXISTS breakers (
   model TEXT PRIMARY KEY,
   consecutive_failures INTEGER NOT NULL,
@@ -145,5 +151,32 @@ export class ControlPlaneStore {
       )
       .toArray()
       .map((row) => ({ metric: row.metric, labels: JSON.parse(row.labels_json), delta: row.value }));
+  }
+
+  /** Adds failover reasons to the current minute's bucket and drops buckets older than `keepMs`. */
+  addRecentFailovers(deltas: readonly CounterDelta[], nowMs: number, keepMs: number): void {
+    const minuteMs = nowMs - (nowMs % 60_000);
+    for (const { metric, labels, delta } of deltas) {
+      if (metric !== "failover_reason_total" || labels.reason === undefined) continue;
+      this.#sql.exec(
+        `INSERT INTO recent_failovers (minute_ms, reason, count) VALUES (?, ?, ?)
+         ON CONFLICT(minute_ms, reason) DO UPDATE SET count = count + excluded.count`,
+        minuteMs,
+        labels.reason,
+        delta,
+      );
+    }
+    this.#sql.exec("DELETE FROM recent_failovers WHERE minute_ms < ?", nowMs - keepMs);
+  }
+
+  /** Failover reasons counted since `sinceMs` (minute buckets), most frequent first. */
+  loadRecentFailovers(sinceMs: number): Array<{ reason: string; count: number }> {
+    return this.#sql
+      .exec<{ reason: string; count: number }>(
+        `SELECT reason, SUM(count) AS count FROM recent_failovers WHERE minute_ms >= ?
+         GROUP BY reason ORDER BY count DESC, reason`,
+        sinceMs - (sinceMs % 60_000),
+      )
+      .toArray();
   }
 }

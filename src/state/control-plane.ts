@@ -8,13 +8,23 @@ import { fetchFeed } from "../control/fetch-feed.ts";
 import { planRefresh } from "../control/refresh-plan.ts";
 import { type FeedParse, type ModelEntry, parseModelsFeed, parseUtilizationFeed } from "../core/feeds.ts";
 import type { OutcomeReport } from "../core/outcome.ts";
-import { applyOutcomesToBreakers, tallyCounters } from "../core/outcome-tally.ts";
+import { applyOutcomesToBreakers, type CounterDelta, tallyCounters } from "../core/outcome-tally.ts";
 import { PRIVATE_CHUTE_NAME } from "../core/ranking.ts";
 import { type FeedStatus, type RoutingView, rankSnapshot } from "../core/snapshot.ts";
 import { ControlPlaneStore, type FeedName, type StoredFeeds } from "./control-plane-store.ts";
 
 /** The name of the one control-plane object. */
 export const CONTROL_PLANE_NAME = "control-plane";
+
+/** How far back the status page's "recent failovers" look. */
+export const RECENT_FAILOVERS_MS = 15 * 60_000;
+
+export interface ControlPlaneMetrics {
+  view: RoutingView;
+  counters: CounterDelta[];
+  recentFailovers: Array<{ reason: string; count: number }>;
+  recentWindowMs: number;
+}
 
 /** What one refresh did, for the cron log. */
 export interface RefreshReport {
@@ -65,9 +75,21 @@ export class ControlPlane extends DurableObject<Env> {
       if (state.consecutiveFailures === 0 && state.openedAtMs === null) delete breakers[model];
       else breakers[model] = state;
     }
-    this.#store.addCounters(tallyCounters(reports));
+    const counters = tallyCounters(reports);
+    this.#store.addCounters(counters);
+    this.#store.addRecentFailovers(counters, Date.now(), RECENT_FAILOVERS_MS);
     this.#view = { ...this.#view, breakers };
     return this.#view;
+  }
+
+  /** Everything /metrics and the status page show: the view, the counters, recent failover reasons. */
+  getMetrics(): ControlPlaneMetrics {
+    return {
+      view: this.#view,
+      counters: this.#store.loadCounters(),
+      recentFailovers: this.#store.loadRecentFailovers(Date.now() - RECENT_FAILOVERS_MS),
+      recentWindowMs: RECENT_FAILOVERS_MS,
+    };
   }
 
   /** Refreshes now (the cron trigger); joins a refresh already under way instead of starting a second. */

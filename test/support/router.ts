@@ -58,9 +58,11 @@ export async function callRouterWith(
   return response;
 }
 
-/** Sends every queued outcome report and sticky write, then forgets isolate-local caches. */
+/**
+ * Sends every queued outcome report and sticky write (the flush also refreshes the isolate's routing view),
+ * then forgets the local sticky cache, so the next lookup goes to the shard as another isolate's would.
+ */
 export async function settle(): Promise<void> {
   await settleOutcomes();
   clearStickyCache();
-  invalidateRoutingView();
 }

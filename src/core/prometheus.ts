@@ -1,0 +1,63 @@
+// Renders the SPEC §11 metrics in the Prometheus text exposition format (version 0.0.4). Written by hand
+// because the format is a few lines of escaping, while prom-client expects Node and a process-wide registry.
+import { type BreakerOptions, breakerPhase } from "./breaker.ts";
+import type { CounterDelta } from "./outcome-tally.ts";
+import { feedAgeMs, type RoutingView } from "./snapshot.ts";
+
+const PREFIX = "chutes_autopilot_";
+
+const COUNTER_HELP: Record<CounterDelta["metric"], string> = {
+  requests_total: "Completion requests answered, by HTTP status.",
+  selection_total: "Completion answers by the model that gave them and HTTP status.",
+  failover_reason_total: "Upstream attempts that failed over, by reason.",
+};
+
+/** The text body for GET /metrics. */
+export function renderMetrics(
+  view: RoutingView,
+  counters: readonly CounterDelta[],
+  breakerOptions: BreakerOptions,
+  nowMs: number,
+): string {
+  const lines: string[] = [];
+  for (const metric of Object.keys(COUNTER_HELP) as Array<CounterDelta["metric"]>) {
+    lines.push(`# HELP ${PREFIX}${metric} ${COUNTER_HELP[metric]}`, `# TYPE ${PREFIX}${metric} counter`);
+    for (const counter of counters.filter((c) => c.metric === metric)) {
+      lines.push(`${PREFIX}${metric}${formatLabels(counter.labels)} ${counter.delta}`);
+    }
+  }
+  const models = [...new Set([...view.candidates.map((c) => c.name), ...Object.keys(view.breakers)])].sort();
+  gauge(lines, "breaker_open", "1 when the model's circuit breaker is open, else 0.");
+  for (const model of models) {
+    const open = breakerPhase(view.breakers[model], breakerOptions, nowMs) === "open" ? 1 : 0;
+    lines.push(`${PREFIX}breaker_open${formatLabels({ model })} ${open}`);
+  }
+  const snapshotAge = feedAgeMs(view.utilization, nowMs);
+  const allowlistAge = feedAgeMs(view.models, nowMs);
+  gauge(lines, "snapshot_age_ms", "Age of the last successful utilization snapshot (NaN before the first).");
+  lines.push(`${PREFIX}snapshot_age_ms ${snapshotAge ?? "NaN"}`);
+  gauge(lines, "allowlist_age_ms", "Age of the last successful allowlist (NaN before the first).");
+  lines.push(`${PREFIX}allowlist_age_ms ${allowlistAge ?? "NaN"}`);
+  gauge(lines, "candidates", "Models currently eligible for the alias.");
+  lines.push(`${PREFIX}candidates ${view.candidates.length}`);
+  gauge(lines, "allowlist_size", "Models in the allowlist.");
+  lines.push(`${PREFIX}allowlist_size ${view.allowlist.length}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function gauge(lines: string[], name: string, help: string): void {
+  lines.push(`# HELP ${PREFIX}${name} ${help}`, `# TYPE ${PREFIX}${name} gauge`);
+}
+
+/** `{a="x",b="y"}` with values escaped as the format requires (backslash, quote, newline). */
+export function formatLabels(labels: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return "";
+  const body = entries
+    .map(
+      ([name, value]) =>
+        `${name}="${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`,
+    )
+    .join(",");
+  return `{${body}}`;
+}

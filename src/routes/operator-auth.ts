@@ -1,0 +1,15 @@
+// In managed mode the operator pages (/status, /metrics) need one of ROUTER_API_KEYS too, as a Bearer token or
+// as the password of HTTP Basic auth (the browser's login prompt). /healthz and /readyz stay open for probes.
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env.ts";
+import { isAllowedKey, presentedKey } from "../core/api-keys.ts";
+import { RouterError } from "../core/router-error.ts";
+
+export const requireOperatorKey = createMiddleware<AppEnv>(async (c, next) => {
+  const keys = c.get("config").routerApiKeys;
+  if (keys.length > 0 && !isAllowedKey(presentedKey(c.req.header("authorization") ?? null), keys)) {
+    c.header("www-authenticate", 'Basic realm="Chutes AutoPilot", charset="UTF-8"');
+    throw new RouterError(401, "invalid_request_error", "invalid_api_key", "Invalid or missing API key");
+  }
+  await next();
+});

@@ -1,0 +1,35 @@
+// Writes the request's one log line (SPEC §11) when its answer is complete: after the handler for whole
+// answers, or, for a committed stream, when the relay ends (the handler marks the line deferred).
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env.ts";
+import { emptyLogFields, type RequestLog } from "../core/request-log.ts";
+import { RouterError } from "../core/router-error.ts";
+
+export const requestLogger = createMiddleware<AppEnv>(async (c, next) => {
+  const startedMs = Date.now();
+  const fields = emptyLogFields();
+  let deferred = false;
+  const write = (status: number) => {
+    const line: RequestLog = {
+      event: "request",
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      route: c.req.path,
+      status,
+      durationMs: Date.now() - startedMs,
+      ...fields,
+    };
+    console.log(JSON.stringify(line));
+  };
+  c.set("log", {
+    fields,
+    startedMs,
+    defer: () => {
+      deferred = true;
+      return write;
+    },
+  });
+  await next();
+  if (c.error instanceof RouterError) fields.errorCode = c.error.code;
+  if (!deferred) write(c.res.status);
+});

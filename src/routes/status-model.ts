@@ -1,0 +1,61 @@
+// What the status page and its JSON show, computed once from the control plane's metrics.
+import type { Config } from "../config.ts";
+import { type BreakerPhase, breakerPhase } from "../core/breaker.ts";
+import type { Candidate } from "../core/ranking.ts";
+import type { Readiness } from "../core/readiness.ts";
+import { type FeedStatus, feedAgeMs } from "../core/snapshot.ts";
+import type { ControlPlaneMetrics } from "../state/control-plane.ts";
+
+export interface FeedSummary {
+  ageMs: number | null;
+  lastAttemptAgeMs: number | null;
+  lastError: string | null;
+  skippedRows: number;
+}
+
+export interface StatusModel {
+  ready: boolean;
+  notReadyCode: string | null;
+  notReadyMessage: string | null;
+  feeds: { utilization: FeedSummary; models: FeedSummary };
+  counts: { allowlist: number; candidates: number };
+  candidates: Array<Candidate & { rank: number; breaker: BreakerPhase }>;
+  recentFailovers: { windowMs: number; reasons: Array<{ reason: string; count: number }> };
+  generatedAt: string;
+}
+
+export function buildStatusModel(
+  metrics: ControlPlaneMetrics,
+  readiness: Readiness,
+  config: Config,
+  nowMs: number,
+): StatusModel {
+  const { view } = metrics;
+  const breakerOptions = {
+    failureThreshold: config.breakerFailureThreshold,
+    cooldownMs: config.breakerCooldownMs,
+  };
+  return {
+    ready: readiness.ready,
+    notReadyCode: readiness.ready ? null : readiness.code,
+    notReadyMessage: readiness.ready ? null : readiness.message,
+    feeds: { utilization: summarizeFeed(view.utilization, nowMs), models: summarizeFeed(view.models, nowMs) },
+    counts: { allowlist: view.allowlist.length, candidates: view.candidates.length },
+    candidates: view.candidates.map((candidate, index) => ({
+      rank: index + 1,
+      ...candidate,
+      breaker: breakerPhase(view.breakers[candidate.name], breakerOptions, nowMs),
+    })),
+    recentFailovers: { windowMs: metrics.recentWindowMs, reasons: metrics.recentFailovers },
+    generatedAt: new Date(nowMs).toISOString(),
+  };
+}
+
+function summarizeFeed(feed: FeedStatus, nowMs: number): FeedSummary {
+  return {
+    ageMs: feedAgeMs(feed, nowMs),
+    lastAttemptAgeMs: feed.lastAttemptMs === null ? null : Math.max(0, nowMs - feed.lastAttemptMs),
+    lastError: feed.lastError,
+    skippedRows: feed.skippedRows,
+  };
+}

@@ -1,0 +1,133 @@
+// The human status page (Hono JSX, server-rendered, no client script): readiness, feed ages, the ranked
+// candidates with score, utilization, instances and breaker phase, and recent failover reasons. It reloads
+// itself every few seconds and reads on a phone as well as a desktop.
+import { raw } from "hono/html";
+import type { FC } from "hono/jsx";
+import type { FeedSummary, StatusModel } from "./status-model.ts";
+
+export const STATUS_REFRESH_SECONDS = 5;
+
+const STYLE = `
+:root { color-scheme: light dark; --ok: #1a7f37; --bad: #c62828; --warn: #b26a00; --muted: #6b7280; --line: #d0d7de; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1100px; padding: 16px; }
+h1 { font-size: 1.35rem; margin: 0 0 4px; }
+h2 { font-size: 1.05rem; margin: 24px 0 8px; }
+.muted { color: var(--muted); font-size: 0.85rem; }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 999px; font-weight: 600; color: #fff; }
+.badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 10px; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+.card .value { font-size: 1.3rem; font-weight: 600; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+td.num, th.num { text-align: right; }
+td.model { white-space: normal; word-break: break-all; min-width: 10em; }
+.phase-closed { color: var(--ok); } .phase-open { color: var(--bad); font-weight: 600; } .phase-half_open { color: var(--warn); }
+@media (max-width: 640px) { body { padding: 10px; font-size: 14px; } .wide { display: none; } th, td { padding: 5px 4px; } }
+`;
+
+function formatAge(ms: number | null): string {
+  if (ms === null) return "never";
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+const FeedCard: FC<{ title: string; feed: FeedSummary }> = ({ title, feed }) => (
+  <div class="card" data-feed={title}>
+    <div class="muted">{title}</div>
+    <div class="value">{formatAge(feed.ageMs)}</div>
+    <div class="muted">
+      {feed.lastError ? `last attempt failed: ${feed.lastError}` : "last attempt ok"}
+      {feed.skippedRows > 0 ? ` · ${feed.skippedRows} rows skipped` : ""}
+    </div>
+  </div>
+);
+
+export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta http-equiv="refresh" content={String(STATUS_REFRESH_SECONDS)} />
+      <title>Chutes AutoPilot status</title>
+      <style>{raw(STYLE)}</style>
+    </head>
+    <body>
+      <h1>Chutes AutoPilot</h1>
+      <p>
+        <span id="readiness" class={model.ready ? "badge ok" : "badge bad"}>
+          {model.ready ? "ready" : `not ready: ${model.notReadyCode}`}
+        </span>{" "}
+        <span class="muted">{model.ready ? "" : model.notReadyMessage}</span>
+      </p>
+      <div class="cards">
+        <FeedCard title="utilization snapshot age" feed={model.feeds.utilization} />
+        <FeedCard title="allowlist age" feed={model.feeds.models} />
+        <div class="card">
+          <div class="muted">candidates / allowlist</div>
+          <div class="value" id="counts">
+            {model.counts.candidates} / {model.counts.allowlist}
+          </div>
+        </div>
+      </div>
+
+      <h2>Ranked candidates</h2>
+      <div class="scroll">
+        <table id="candidates">
+          <thead>
+            <tr>
+              <th class="num">#</th>
+              <th>model</th>
+              <th class="num">score</th>
+              <th class="num">utilization</th>
+              <th class="num">instances</th>
+              <th class="num wide">rate-limited</th>
+              <th class="wide">TEE</th>
+              <th>breaker</th>
+            </tr>
+          </thead>
+          <tbody>
+            {model.candidates.map((c) => (
+              <tr data-model={c.name}>
+                <td class="num">{c.rank}</td>
+                <td class="model">{c.name}</td>
+                <td class="num">{c.score.toFixed(2)}</td>
+                <td class="num">{(c.utilization * 100).toFixed(1)}%</td>
+                <td class="num">{c.activeInstances}</td>
+                <td class="num wide">{(c.rateLimitRatio * 100).toFixed(1)}%</td>
+                <td class="wide">{c.confidentialCompute ? "yes" : ""}</td>
+                <td class={`phase-${c.breaker}`}>{c.breaker.replace("_", "-")}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {model.candidates.length === 0 ? <p class="muted">No model is eligible right now.</p> : null}
+
+      <h2>Failovers in the last {Math.round(model.recentFailovers.windowMs / 60_000)} minutes</h2>
+      {model.recentFailovers.reasons.length === 0 ? (
+        <p class="muted" id="failovers">
+          None.
+        </p>
+      ) : (
+        <table id="failovers">
+          <tbody>
+            {model.recentFailovers.reasons.map((r) => (
+              <tr data-reason={r.reason}>
+                <td>{r.reason}</td>
+                <td class="num">{r.count}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p class="muted">
+        Generated {model.generatedAt}; refreshes every {STATUS_REFRESH_SECONDS} s. JSON: send{" "}
+        <code>Accept: application/json</code>. Metrics: <code>/metrics</code>.
+      </p>
+    </body>
+  </html>
+);

@@ -1,0 +1,25 @@
+// GET /status: the status page for browsers, the same facts as JSON for `Accept: application/json`.
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env.ts";
+import { controlPlane } from "../control/routing-view.ts";
+import { evaluateReadiness } from "../core/readiness.ts";
+import { requireConfig } from "./config-guard.ts";
+import { requireOperatorKey } from "./operator-auth.ts";
+import { buildStatusModel } from "./status-model.ts";
+import { StatusPage } from "./status-page.tsx";
+
+export const statusRoutes = new Hono<AppEnv>();
+
+statusRoutes.get("/status", requireConfig, requireOperatorKey, async (c) => {
+  const nowMs = Date.now();
+  const config = c.get("config");
+  const metrics = await controlPlane(c.env).getMetrics();
+  const readiness = evaluateReadiness(
+    metrics.view,
+    { maxSnapshotAgeMs: config.readyzMaxSnapshotAgeMs, maxAllowlistAgeMs: config.readyzMaxAllowlistAgeMs },
+    nowMs,
+  );
+  const model = buildStatusModel(metrics, readiness, config, nowMs);
+  if ((c.req.header("accept") ?? "").includes("application/json")) return c.json(model);
+  return c.html(`<!doctype html>${(<StatusPage model={model} />).toString()}`);
+});

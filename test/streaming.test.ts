@@ -53,6 +53,21 @@ describe("after commit", () => {
     expect(text).toMatch(/^data: \{"partial":tr\n\ndata: \{"error":/);
   });
 
+  it("turns a bare JSON error that Chutes writes into a committed stream into the SSE error event", async () => {
+    const events = sseEvents(ALPHA, 3).slice(0, 2);
+    const bare = '{"error":"Unhandled exception during response stream: CUDA out of memory"}';
+    serveUpstream(stub(), { [ALPHA]: streamBody([...events, bare], "close").behavior });
+    const text = await (await callRouter("/v1/chat/completions", STREAM_REQUEST)).text();
+    expect(text.startsWith(events.join("") + bare)).toBe(true);
+    expect(lastEvent(text)).toContain('"code":"upstream_stream_error"');
+  });
+
+  it("leaves a stream that ends normally untouched", async () => {
+    const events = sseEvents(ALPHA, 3);
+    serveUpstream(stub(), { [ALPHA]: streamBody(events, "close").behavior });
+    expect(await (await callRouter("/v1/chat/completions", STREAM_REQUEST)).text()).toBe(events.join(""));
+  });
+
   it("aborts a non-SSE body that breaks after its first byte, so the client sees an error, not a clean end", async () => {
     serveUpstream(stub(), { [ALPHA]: streamBody(['{"id":"x","choi'], "error", "application/json").behavior });
     const response = await callRouter(

@@ -1,7 +1,7 @@
 // Streams a committed upstream body to the client chunk by chunk, pulling only when the client reads (no
 // buffering). After commit nothing is retried: a break or an idle stall past UPSTREAM_IDLE_TIMEOUT_MS ends an
 // SSE stream with one error event, and errors any other body. A client that goes away cancels the upstream.
-import { formatStreamErrorEvent } from "../core/sse.ts";
+import { endsAtEventBoundary, endsWithBareErrorLine, formatStreamErrorEvent } from "../core/sse.ts";
 
 export type RelayEnd = "complete" | "upstream_error" | "idle_timeout" | "client_cancel";
 
@@ -15,6 +15,8 @@ export interface RelayOptions {
 }
 
 const encoder = new TextEncoder();
+// Enough of the stream's end to see its last line; JSON keys are ASCII, so a byte-wise (latin1) view will do.
+const TAIL_BYTES = 512;
 
 export function relayBody(
   first: Uint8Array,
@@ -29,7 +31,8 @@ export function relayBody(
     options.onEnd(how);
   };
   const remember = (chunk: Uint8Array) => {
-    tail = (tail + String.fromCharCode(...chunk.subarray(Math.max(0, chunk.byteLength - 4)))).slice(-4);
+    const end = chunk.subarray(Math.max(0, chunk.byteLength - TAIL_BYTES));
+    tail = (tail + String.fromCharCode(...end)).slice(-TAIL_BYTES);
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -44,21 +47,22 @@ export function relayBody(
           remember(next.chunk);
           return;
         }
-        if (next.kind === "done") {
+        if (next.kind === "done" && !(options.isEventStream && endsWithBareErrorLine(tail))) {
           controller.close();
           end("complete");
           return;
         }
         const how = next.kind === "timeout" ? "idle_timeout" : "upstream_error";
-        options.abortUpstream(how);
-        reader.cancel().catch(() => {});
+        if (next.kind !== "done") {
+          options.abortUpstream(how);
+          reader.cancel().catch(() => {});
+        }
         const message =
           how === "idle_timeout"
             ? `The upstream stream stalled for more than ${options.idleTimeoutMs} ms`
             : "The upstream stream failed";
         if (options.isEventStream) {
-          const endedMidEvent = !(tail.endsWith("\n\n") || tail.endsWith("\r\n\r\n"));
-          controller.enqueue(encoder.encode(formatStreamErrorEvent(message, endedMidEvent)));
+          controller.enqueue(encoder.encode(formatStreamErrorEvent(message, !endsAtEventBoundary(tail))));
           controller.close();
         } else {
           controller.error(new Error(message));

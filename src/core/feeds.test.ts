@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import MODELS_HEALTHY from "../../fixtures/models-healthy.json";
 import UTILIZATION_HEALTHY from "../../fixtures/utilization-healthy.json";
@@ -55,5 +56,58 @@ describe("parseModelsFeed", () => {
   it("rejects a body that is not an OpenAI list", () => {
     expect(parseModelsFeed([{ id: "a" }])).toMatchObject({ ok: false });
     expect(parseModelsFeed({ detail: "Not found" })).toMatchObject({ ok: false });
+  });
+});
+
+describe("feed parsing on arbitrary JSON", () => {
+  const rowLike = fc.record(
+    {
+      name: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+      chute_id: fc.oneof(fc.string(), fc.constant(null), fc.boolean()),
+      utilization_5m: fc.oneof(fc.double(), fc.string(), fc.constant(null)),
+      rate_limit_ratio_5m: fc.oneof(fc.double(), fc.constant(null), fc.array(fc.integer())),
+      active_instance_count: fc.oneof(fc.integer(), fc.double(), fc.string()),
+      scalable: fc.oneof(fc.boolean(), fc.string(), fc.constant(null)),
+      scale_allowance: fc.oneof(fc.integer(), fc.string(), fc.constant(null)),
+    },
+    { requiredKeys: [] },
+  );
+
+  it("never throws, and every admitted utilization row has the types ranking relies on", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.array(fc.oneof(rowLike, fc.jsonValue()))), (body) => {
+        const result = parseUtilizationFeed(body);
+        if (!result.ok) {
+          expect(Array.isArray(body)).toBe(false);
+          return;
+        }
+        expect(result.rows.length + result.skipped).toBe((body as unknown[]).length);
+        for (const row of result.rows) {
+          expect(typeof row.name).toBe("string");
+          expect(Number.isFinite(row.active_instance_count)).toBe(true);
+          for (const value of [row.utilization_5m, row.rate_limit_ratio_5m, row.scale_allowance]) {
+            expect(value === null || value === undefined || Number.isFinite(value)).toBe(true);
+          }
+          expect([true, false, null, undefined]).toContain(row.scalable);
+        }
+      }),
+    );
+  });
+
+  it("never throws on any models body, and admits only entries with a non-empty string id", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.jsonValue(), fc.record({ object: fc.constant("list"), data: fc.array(fc.jsonValue()) })),
+        (body) => {
+          const result = parseModelsFeed(body);
+          if (!result.ok) return;
+          for (const model of result.rows) {
+            expect(typeof model.id).toBe("string");
+            expect(model.id).not.toBe("");
+          }
+          expect(new Set(result.rows.map((m) => m.id)).size).toBe(result.rows.length);
+        },
+      ),
+    );
   });
 });

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { UtilizationRow } from "./feeds.ts";
 import { type AllowlistView, rankCandidates, scoreRow } from "./ranking.ts";
@@ -228,5 +229,51 @@ describe("rankCandidates", () => {
       size,
     );
     expect(ranked.map((c) => c.chuteId)).toEqual(["big"]);
+  });
+});
+
+describe("ranking as an order", () => {
+  const arbitraryRow = fc.record({
+    name: fc.constantFrom("a", "b", "c", "d", "e-TEE"),
+    chute_id: fc.constantFrom("c1", "c2", "c3"),
+    utilization_current: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+    utilization_5m: fc.option(fc.constantFrom(0, 0.25, 0.5, 0.75, 1), { nil: null }),
+    utilization_15m: fc.option(fc.constantFrom(0, 0.5, 1), { nil: null }),
+    utilization_1h: fc.option(fc.constantFrom(0, 0.5, 1), { nil: null }),
+    rate_limit_ratio_5m: fc.option(fc.constantFrom(0, 0.1, 0.5), { nil: null }),
+    rate_limit_ratio_15m: fc.option(fc.constantFrom(0, 0.2), { nil: null }),
+    rate_limit_ratio_1h: fc.option(fc.constantFrom(0, 0.4), { nil: null }),
+    active_instance_count: fc.integer({ min: 0, max: 5 }),
+    scalable: fc.option(fc.boolean(), { nil: null }),
+    scale_allowance: fc.option(fc.integer({ min: 0, max: 10 }), { nil: null }),
+  });
+  const [allowlist, size] = allowlistOf(["a", "b", "c", "d", "e-TEE"]);
+
+  it("does not depend on the order the rows arrive in", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .array(arbitraryRow, { maxLength: 12 })
+          .chain((rows) =>
+            fc.tuple(fc.constant(rows), fc.shuffledSubarray(rows, { minLength: rows.length })),
+          ),
+        ([rows, shuffled]) => {
+          expect(rankCandidates(shuffled, allowlist, size)).toEqual(rankCandidates(rows, allowlist, size));
+        },
+      ),
+    );
+  });
+
+  it("is sorted by score, never lists a model twice, and never lists an ineligible one", () => {
+    fc.assert(
+      fc.property(fc.array(arbitraryRow, { maxLength: 12 }), (rows) => {
+        const ranked = rankCandidates(rows, allowlist, size);
+        for (let i = 1; i < ranked.length; i++) {
+          expect(ranked[i - 1]?.score ?? 0).toBeGreaterThanOrEqual(ranked[i]?.score ?? 0);
+        }
+        expect(new Set(ranked.map((c) => c.name)).size).toBe(ranked.length);
+        for (const candidate of ranked) expect(candidate.activeInstances).toBeGreaterThan(0);
+      }),
+    );
   });
 });

@@ -73,3 +73,48 @@ describe("stickySource", () => {
     expect(stickyKey({ kind: "ip", ip: "1.2.3.4" }, null)).toBe("ip:1.2.3.4");
   });
 });
+
+describe("stickySource on arbitrary headers", () => {
+  const header = fc.option(fc.string(), { nil: null });
+
+  it("never uses X-Forwarded-For unless proxy headers are trusted", () => {
+    fc.assert(
+      fc.property(header, header, (cfConnectingIp, xForwardedFor) => {
+        const source = stickySource({ authorization: null, cfConnectingIp, xForwardedFor }, false);
+        const ip = cfConnectingIp?.trim();
+        expect(source).toEqual(ip ? { kind: "ip", ip } : null);
+      }),
+    );
+  });
+
+  it("uses a trusted X-Forwarded-For's left-most entry when it has one", () => {
+    fc.assert(
+      fc.property(header, fc.string(), fc.string(), (cfConnectingIp, first, rest) => {
+        fc.pre(!first.includes(","));
+        const source = stickySource(
+          { authorization: null, cfConnectingIp, xForwardedFor: `${first},${rest}` },
+          true,
+        );
+        const expected = first.trim() || cfConnectingIp?.trim();
+        expect(source).toEqual(expected ? { kind: "ip", ip: expected } : null);
+      }),
+    );
+  });
+
+  it("always prefers a non-empty token, and never returns an empty key part", () => {
+    fc.assert(
+      fc.property(
+        header,
+        header,
+        header,
+        fc.boolean(),
+        (authorization, cfConnectingIp, xForwardedFor, trusted) => {
+          const source = stickySource({ authorization, cfConnectingIp, xForwardedFor }, trusted);
+          if (source?.kind === "auth") expect(source.token).toBe(extractToken(authorization));
+          if (source?.kind === "ip") expect(source.ip.trim()).not.toBe("");
+          if (extractToken(authorization) !== null) expect(source?.kind).toBe("auth");
+        },
+      ),
+    );
+  });
+});

@@ -23,9 +23,14 @@ h2 { font-size: 1.05rem; margin: 24px 0 8px; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 td.num, th.num { text-align: right; }
-td.model { white-space: normal; word-break: break-all; min-width: 10em; }
+td.model { white-space: normal; overflow-wrap: anywhere; }
+.short { display: none; }
 .phase-closed { color: var(--ok); } .phase-open { color: var(--bad); font-weight: 600; } .phase-half_open { color: var(--warn); }
-@media (max-width: 640px) { body { padding: 10px; font-size: 14px; } .wide { display: none; } th, td { padding: 5px 4px; } }
+@media (max-width: 640px) {
+  body { padding: 10px; font-size: 13px; }
+  .wide { display: none; } .long { display: none; } .short { display: inline; }
+  th, td { padding: 5px 3px; }
+}
 `;
 
 function formatAge(ms: number | null): string {
@@ -82,8 +87,14 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
               <th class="num">#</th>
               <th>model</th>
               <th class="num">score</th>
-              <th class="num">utilization</th>
-              <th class="num">instances</th>
+              <th class="num">
+                <span class="long">utilization</span>
+                <span class="short">util</span>
+              </th>
+              <th class="num">
+                <span class="long">instances</span>
+                <span class="short">inst</span>
+              </th>
               <th class="num wide">rate-limited</th>
               <th class="wide">TEE</th>
               <th>breaker</th>

@@ -1,7 +1,9 @@
-// Outcome reports leave the request path: each request queues its breaker/counter report and sticky write,
-// and one flush per isolate every FLUSH_DELAY_MS sends them in a single RPC to the control-plane object and one
-// per touched sticky shard, under waitUntil. The control plane answers with its fresh view, which refreshes
-// this isolate's cache at no extra cost.
+// Outcome reports leave the request path: each request queues its breaker/counter report and sticky write as
+// plain data, and one flush per isolate every FLUSH_DELAY_MS sends them in one RPC to the control-plane object
+// and one per touched sticky shard. The request that finds no flush pending schedules it under its own
+// waitUntil; the others only queue. No promise is shared between requests: the Workers runtime cancels
+// continuations that one request resolves for another. The control plane answers with its fresh view, which
+// refreshes this isolate's cache at no extra cost.
 import type { OutcomeReport } from "../core/outcome.ts";
 import type { StickyWrite } from "../state/sticky-shard.ts";
 import { controlPlane, storeRoutingView } from "./routing-view.ts";
@@ -11,13 +13,12 @@ const FLUSH_DELAY_MS = 50;
 
 let reports: OutcomeReport[] = [];
 let stickyWrites: StickyWrite[] = [];
-/** The next flush, not started yet; every request queued before it starts is in it. */
-let scheduled: Promise<void> | null = null;
-/** The flush under way, so the next one starts after it (batches never overlap or reorder). */
-let running: Promise<void> = Promise.resolve();
-let flushEnv: Env | null = null;
+/** A flush is scheduled and has not taken the queue yet. */
+let flushPending = false;
+/** Flushes whose RPCs are under way. */
+let flushesInFlight = 0;
 
-/** Queues a request's report (and sticky write) and keeps the flush that will carry it under waitUntil. */
+/** Queues a request's report (and sticky write); schedules a flush in this request if none is pending. */
 export function queueOutcome(
   env: Env,
   ctx: { waitUntil(promise: Promise<unknown>): void },
@@ -27,27 +28,31 @@ export function queueOutcome(
   if (!report && !stickyWrite) return;
   if (report) reports.push(report);
   if (stickyWrite) stickyWrites.push(stickyWrite);
-  flushEnv = env;
-  scheduled ??= running
-    .then(() => new Promise<void>((resolve) => setTimeout(resolve, FLUSH_DELAY_MS)))
-    .then(() => {
-      scheduled = null;
-      running = flushOutcomes();
-      return running;
-    });
-  ctx.waitUntil(scheduled);
+  if (flushPending) return;
+  flushPending = true;
+  ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS)).then(() => flushOutcomes(env)));
 }
 
 /** Sends everything queued now. Failures are logged and dropped: reports are best-effort by design. */
-export async function flushOutcomes(): Promise<void> {
-  const env = flushEnv;
-  if (!env) return;
+export async function flushOutcomes(env: Env): Promise<void> {
+  flushPending = false;
+  flushesInFlight += 1;
+  try {
+    await sendQueued(env);
+  } finally {
+    flushesInFlight -= 1;
+  }
+}
+
+async function sendQueued(env: Env): Promise<void> {
   const batch = reports;
   const writes = stickyWrites;
   reports = [];
   stickyWrites = [];
   const byShard = new Map<string, StickyWrite[]>();
-  for (const write of writes) {
+  // Only each key's last write matters.
+  const latest = new Map(writes.map((write) => [write.key, write]));
+  for (const write of latest.values()) {
     const name = stickyShardName(write.key);
     byShard.set(name, [...(byShard.get(name) ?? []), write]);
   }
@@ -69,8 +74,7 @@ export async function flushOutcomes(): Promise<void> {
   }
 }
 
-/** Waits until everything queued so far has been sent (tests, and graceful paths). */
-export async function settleOutcomes(): Promise<void> {
-  while (scheduled) await scheduled;
-  await running;
+/** Nothing queued, scheduled or being sent (tests wait for this). */
+export function outcomesIdle(): boolean {
+  return !flushPending && flushesInFlight === 0 && reports.length === 0 && stickyWrites.length === 0;
 }

@@ -9,7 +9,7 @@ import {
 } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { app } from "../../src/app.ts";
-import { settleOutcomes } from "../../src/control/outcome-reporter.ts";
+import { outcomesIdle } from "../../src/control/outcome-reporter.ts";
 import { controlPlane, invalidateRoutingView } from "../../src/control/routing-view.ts";
 import { clearStickyCache } from "../../src/control/sticky-client.ts";
 import worker from "../../src/index.ts";
@@ -65,4 +65,13 @@ export async function callRouterWith(
 export async function settle(): Promise<void> {
   await settleOutcomes();
   clearStickyCache();
+}
+
+/** Waits (at most 2 s) until every queued outcome report has been flushed by the requests that queued it. */
+export async function settleOutcomes(): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!outcomesIdle()) {
+    if (Date.now() > deadline) throw new Error("outcome reports were not flushed within 2 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }

@@ -79,6 +79,19 @@ describe("sticky routing", () => {
     expect((await ask(`${BETA},${ALPHA}`, client)).called).toEqual([BETA]);
   });
 
+  it("keeps an active client past STICKY_TTL_SECS: each use counts, not only changes", async () => {
+    const client = newClient();
+    serveUpstream(stub(), { [ALPHA]: status(503, "{}") });
+    await ask("chutesai/AutoPilot", client);
+    serveUpstream(stub(), {});
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = Date.now();
+    for (const minutes of [20, 40]) {
+      vi.setSystemTime(start + minutes * 60_000);
+      expect((await ask("chutesai/AutoPilot", client)).called).toEqual([BETA]);
+    }
+  });
+
   it("forgets a client after STICKY_TTL_SECS without a request", async () => {
     const client = newClient();
     serveUpstream(stub(), { [ALPHA]: status(503, "{}") });
@@ -139,12 +152,13 @@ describe("sticky shard", () => {
     const shard = env.STICKY_SHARD.getByName("sticky-cap-test");
     const sizes = await runInDurableObject(shard, (instance) => {
       (instance as unknown as { env: unknown }).env = { ...env, STICKY_MAX_ENTRIES: "2" };
+      const at = Date.now();
       instance.apply([
-        { key: "ip:a", model: "m1" },
-        { key: "ip:b", model: "m2" },
+        { key: "ip:a", model: "m1", atMs: at },
+        { key: "ip:b", model: "m2", atMs: at },
       ]);
-      instance.apply([{ key: "ip:a", model: "m1" }]);
-      instance.apply([{ key: "ip:c", model: "m3" }]);
+      instance.apply([{ key: "ip:a", model: "m1", atMs: at + 1 }]);
+      instance.apply([{ key: "ip:c", model: "m3", atMs: at + 2 }]);
       return {
         size: instance.size(),
         a: instance.lookup("ip:a"),
@@ -157,8 +171,18 @@ describe("sticky shard", () => {
 
   it("forgets a key written as null", async () => {
     const shard = env.STICKY_SHARD.getByName("sticky-forget-test");
-    await shard.apply([{ key: "ip:z", model: "m1" }]);
-    await shard.apply([{ key: "ip:z", model: null }]);
+    await shard.apply([{ key: "ip:z", model: "m1", atMs: Date.now() }]);
+    await shard.apply([{ key: "ip:z", model: null, atMs: Date.now() + 1 }]);
     expect(await shard.lookup("ip:z")).toBeNull();
+  });
+
+  it("ignores a write older than the stored entry, so batches arriving out of order keep the newest", async () => {
+    const shard = env.STICKY_SHARD.getByName("sticky-order-test");
+    const at = Date.now();
+    await shard.apply([{ key: "ip:o", model: "newer", atMs: at + 10 }]);
+    await shard.apply([{ key: "ip:o", model: "older", atMs: at }]);
+    expect(await shard.lookup("ip:o")).toBe("newer");
+    await shard.apply([{ key: "ip:o", model: null, atMs: at + 5 }]);
+    expect(await shard.lookup("ip:o")).toBe("newer");
   });
 });

@@ -7,7 +7,7 @@ import type { AppEnv } from "../app-env.ts";
 import { queueOutcome } from "../control/outcome-reporter.ts";
 import { claimProbes, probingModels } from "../control/probes.ts";
 import { type CachedView, loadRoutingViewForRequest, peekRoutingView } from "../control/routing-view.ts";
-import { lookupSticky, rememberSticky } from "../control/sticky-client.ts";
+import { lookupSticky, settleSticky } from "../control/sticky-client.ts";
 import { isAllowedKey } from "../core/api-keys.ts";
 import { replaceModel } from "../core/body-rewrite.ts";
 import { breakerPhase } from "../core/breaker.ts";
@@ -17,7 +17,6 @@ import { findUnknownModels, resolveMode } from "../core/model-list.ts";
 import { RouterError } from "../core/router-error.ts";
 import { feedAgeMs } from "../core/snapshot.ts";
 import { extractToken, stickyKey, stickySource } from "../core/sticky-key.ts";
-import { stickyUpdateAfter } from "../core/sticky-policy.ts";
 import { runFailover } from "../upstream/failover.ts";
 import { buildUpstreamHeaders } from "../upstream/headers.ts";
 import { readBodyWithLimit } from "../upstream/read-body.ts";
@@ -122,9 +121,15 @@ for (const path of ["/chat/completions", "/completions"] as const) {
     log.attempts = result.attempts;
     log.selected = result.kind === "router_error" ? null : result.model;
     const attempts = result.attempts.map((a) => ({ model: a.model, result: a.outcome, reason: a.reason }));
-    const update = key ? stickyUpdateAfter({ stickyModel, candidates, attempts }) : { kind: "none" as const };
-    if (key && update.kind !== "none")
-      rememberSticky(key, update.kind === "set" ? update.model : null, Date.now());
+    const stickyWrite = key
+      ? settleSticky(key, {
+          stickyModel,
+          candidates,
+          attempts,
+          committedModel: result.kind === "committed" ? result.model : null,
+          nowMs: Date.now(),
+        })
+      : null;
     const status =
       result.kind === "router_error"
         ? result.error.status
@@ -135,7 +140,7 @@ for (const path of ["/chat/completions", "/completions"] as const) {
       c.env,
       c.executionCtx,
       { status, selected: result.kind === "router_error" ? null : result.model, attempts },
-      key && update.kind !== "none" ? { key, model: update.kind === "set" ? update.model : null } : null,
+      stickyWrite,
     );
 
     return respond(result, {

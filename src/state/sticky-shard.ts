@@ -5,8 +5,12 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config.ts";
 import { isExpired } from "../core/sticky-table.ts";
 
-/** A write for one key, computed by core/sticky-policy.ts once its request is done. */
-export type StickyWrite = { key: string; model: string | null };
+/**
+ * A write for one key, computed by core/sticky-policy.ts once its request is done, stamped with the time the
+ * request decided it. Batches from different isolates can arrive out of order: a write older than the stored
+ * entry is ignored.
+ */
+export type StickyWrite = { key: string; model: string | null; atMs: number };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sticky (
@@ -39,22 +43,27 @@ export class StickyShard extends DurableObject<Env> {
     return row.model;
   }
 
-  /** Applies writes in order (null forgets), then drops expired entries and the least recently written beyond the cap. */
+  /**
+   * Applies writes in order (null forgets), newer-wins per key, then drops expired entries and the least
+   * recently written beyond the cap.
+   */
   apply(writes: StickyWrite[]): void {
     const limits = this.#limits();
     const nowMs = Date.now();
     const sql = this.ctx.storage.sql;
     for (const write of writes) {
-      if (write.model === null) sql.exec("DELETE FROM sticky WHERE key = ?", write.key);
-      else {
+      if (write.model === null) {
+        sql.exec("DELETE FROM sticky WHERE key = ? AND updated_ms <= ?", write.key, write.atMs);
+      } else {
         sql.exec(
           `INSERT INTO sticky (key, model, updated_ms, seq)
            VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sticky))
            ON CONFLICT(key) DO UPDATE SET model = excluded.model, updated_ms = excluded.updated_ms,
-             seq = excluded.seq`,
+             seq = excluded.seq
+           WHERE excluded.updated_ms >= sticky.updated_ms`,
           write.key,
           write.model,
-          nowMs,
+          write.atMs,
         );
       }
     }

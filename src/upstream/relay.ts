@@ -1,6 +1,8 @@
 // Streams a committed upstream body to the client chunk by chunk, pulling only when the client reads (no
-// buffering). After commit nothing is retried: a break or an idle stall past UPSTREAM_IDLE_TIMEOUT_MS ends an
-// SSE stream with one error event, and errors any other body. A client that goes away cancels the upstream.
+// buffering). After commit nothing is retried: a break, or an upstream silent past UPSTREAM_IDLE_TIMEOUT_MS
+// while we wait on it, ends an SSE stream with one error event and errors any other body. A client that goes
+// away cancels the upstream. Per chunk this does a read and an enqueue only: the idle check is one watchdog
+// timer per idle period, and the stream's tail is looked at once, at its end.
 import { endsAtEventBoundary, endsWithBareErrorLine, formatStreamErrorEvent } from "../core/sse.ts";
 
 export type RelayEnd = "complete" | "upstream_error" | "idle_timeout" | "client_cancel";
@@ -15,7 +17,7 @@ export interface RelayOptions {
 }
 
 const encoder = new TextEncoder();
-// Enough of the stream's end to see its last line; JSON keys are ASCII, so a byte-wise (latin1) view will do.
+// Enough of the stream's end to see its last line.
 const TAIL_BYTES = 512;
 
 export function relayBody(
@@ -24,36 +26,63 @@ export function relayBody(
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
   let ended = false;
-  let tail = "";
+  let last = first;
+  let beforeLast: Uint8Array | null = null;
+  let waitingSinceMs: number | null = null;
+  let stalled = false;
+  let watchdog: ReturnType<typeof setTimeout> | null = null;
+
   const end = (how: RelayEnd) => {
     if (ended) return;
     ended = true;
+    if (watchdog !== null) clearTimeout(watchdog);
     options.onEnd(how);
   };
-  const remember = (chunk: Uint8Array) => {
-    const end = chunk.subarray(Math.max(0, chunk.byteLength - TAIL_BYTES));
-    tail = (tail + String.fromCharCode(...end)).slice(-TAIL_BYTES);
+  // Fires at most once per idle period; only time spent waiting on the upstream counts, not on the client.
+  const checkIdle = () => {
+    watchdog = null;
+    if (ended) return;
+    const waitedMs = waitingSinceMs === null ? 0 : Date.now() - waitingSinceMs;
+    if (waitedMs >= options.idleTimeoutMs) {
+      stalled = true;
+      options.abortUpstream("idle_timeout");
+      reader.cancel("idle_timeout").catch(() => {});
+      return;
+    }
+    watchdog = setTimeout(checkIdle, options.idleTimeoutMs - waitedMs);
   };
+
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         controller.enqueue(first);
-        remember(first);
+        watchdog = setTimeout(checkIdle, options.idleTimeoutMs);
       },
       async pull(controller) {
-        const next = await readWithin(reader, options.idleTimeoutMs);
-        if (next.kind === "chunk") {
-          controller.enqueue(next.chunk);
-          remember(next.chunk);
+        let next: ReadableStreamReadResult<Uint8Array> | null;
+        waitingSinceMs = Date.now();
+        try {
+          next = await reader.read();
+        } catch {
+          next = null;
+        }
+        waitingSinceMs = null;
+        if (next && !next.done && !stalled) {
+          controller.enqueue(next.value);
+          if (next.value.byteLength > 0) {
+            beforeLast = last;
+            last = next.value;
+          }
           return;
         }
-        if (next.kind === "done" && !(options.isEventStream && endsWithBareErrorLine(tail))) {
+        const tail = tailText(beforeLast, last);
+        if (next?.done && !stalled && !(options.isEventStream && endsWithBareErrorLine(tail))) {
           controller.close();
           end("complete");
           return;
         }
-        const how = next.kind === "timeout" ? "idle_timeout" : "upstream_error";
-        if (next.kind !== "done") {
+        const how = stalled ? "idle_timeout" : "upstream_error";
+        if (!next?.done) {
           options.abortUpstream(how);
           reader.cancel().catch(() => {});
         }
@@ -79,20 +108,17 @@ export function relayBody(
   );
 }
 
-type Read = { kind: "chunk"; chunk: Uint8Array } | { kind: "done" } | { kind: "timeout" } | { kind: "error" };
-
-async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, timeoutMs: number): Promise<Read> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<Read>((resolve) => {
-    timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs);
-  });
-  const read = reader.read().then(
-    ({ done, value }): Read => (done ? { kind: "done" } : { kind: "chunk", chunk: value }),
-    (): Read => ({ kind: "error" }),
-  );
-  try {
-    return await Promise.race([read, deadline]);
-  } finally {
-    clearTimeout(timer);
+/** The last TAIL_BYTES of the stream as text, one char per byte (JSON keys and SSE framing are ASCII). */
+function tailText(beforeLast: Uint8Array | null, last: Uint8Array): string {
+  let text = "";
+  const need = Math.max(0, TAIL_BYTES - last.byteLength);
+  if (beforeLast && need > 0) {
+    for (let i = Math.max(0, beforeLast.byteLength - need); i < beforeLast.byteLength; i++) {
+      text += String.fromCharCode(beforeLast[i] as number);
+    }
   }
+  for (let i = Math.max(0, last.byteLength - TAIL_BYTES); i < last.byteLength; i++) {
+    text += String.fromCharCode(last[i] as number);
+  }
+  return text;
 }

@@ -23,6 +23,8 @@ function workers(bindings: Record<string, string>) {
 
 export default defineConfig({
   test: {
+    // The router logs one JSON line per request; show console output only for failing tests.
+    silent: "passed-only",
     projects: [
       {
         // Cron-only refresh, so no object's alarm fires in the background and races a test's stubs.

@@ -1,0 +1,69 @@
+// A build of the router for counting Durable Object calls in the benchmark (never deployed): the same Worker,
+// with each object's RPC methods counted, and GET /__bench/do-calls summing the counts over every object.
+// The timed runs use the real bundle; only the counting pass uses this one.
+
+import { STICKY_SHARD_COUNT } from "../src/control/sticky-client.ts";
+import type { OutcomeReport } from "../src/core/outcome.ts";
+import router from "../src/index.ts";
+import { CONTROL_PLANE_NAME, ControlPlane as RealControlPlane } from "../src/state/control-plane.ts";
+import { StickyShard as RealStickyShard, type StickyWrite } from "../src/state/sticky-shard.ts";
+
+type Counts = Record<string, number>;
+
+function bump(counts: Counts, method: string): void {
+  counts[method] = (counts[method] ?? 0) + 1;
+}
+
+export class ControlPlane extends RealControlPlane {
+  readonly calls: Counts = {};
+  override getView() {
+    bump(this.calls, "ControlPlane.getView");
+    return super.getView();
+  }
+  override getModels() {
+    bump(this.calls, "ControlPlane.getModels");
+    return super.getModels();
+  }
+  override reportOutcomes(reports: OutcomeReport[]) {
+    bump(this.calls, "ControlPlane.reportOutcomes");
+    return super.reportOutcomes(reports);
+  }
+  benchCallCounts(): Counts {
+    return this.calls;
+  }
+}
+
+export class StickyShard extends RealStickyShard {
+  readonly calls: Counts = {};
+  override lookup(key: string) {
+    bump(this.calls, "StickyShard.lookup");
+    return super.lookup(key);
+  }
+  override apply(writes: StickyWrite[]) {
+    bump(this.calls, "StickyShard.apply");
+    return super.apply(writes);
+  }
+  benchCallCounts(): Counts {
+    return this.calls;
+  }
+}
+
+export default {
+  ...router,
+  async fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    if (new URL(request.url).pathname !== "/__bench/do-calls") return router.fetch(request, env, ctx);
+    const total: Counts = {};
+    const stubs = [
+      env.CONTROL_PLANE.getByName(CONTROL_PLANE_NAME) as unknown as { benchCallCounts(): Promise<Counts> },
+      ...Array.from(
+        { length: STICKY_SHARD_COUNT },
+        (_, i) =>
+          env.STICKY_SHARD.getByName(`sticky-${i}`) as unknown as { benchCallCounts(): Promise<Counts> },
+      ),
+    ];
+    for (const counts of await Promise.all(stubs.map((stub) => stub.benchCallCounts()))) {
+      for (const [method, n] of Object.entries(counts)) total[method] = (total[method] ?? 0) + n;
+    }
+    return Response.json(total);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,6 +1,8 @@
 // The one place that reads Worker vars and secrets: SPEC §1, validated with valibot into a typed Config.
 // A bad value never falls back to its default; the caller gets the variable's name and why it was refused.
 import * as v from "valibot";
+import type { BreakerOptions } from "./core/breaker.ts";
+import type { ReadinessLimits } from "./core/readiness.ts";
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
   true: true,
@@ -115,6 +117,19 @@ export interface Config {
   /** Empty in passthrough mode; the client keys in managed mode (SPEC §6). */
   routerApiKeys: readonly string[];
   upstreamApiKey: string | undefined;
+}
+
+/** The breaker settings in the shape core/breaker.ts takes. */
+export function breakerOptionsOf(config: Config): BreakerOptions {
+  return { failureThreshold: config.breakerFailureThreshold, cooldownMs: config.breakerCooldownMs };
+}
+
+/** The readiness age limits in the shape core/readiness.ts takes. */
+export function readinessLimitsOf(config: Config): ReadinessLimits {
+  return {
+    maxSnapshotAgeMs: config.readyzMaxSnapshotAgeMs,
+    maxAllowlistAgeMs: config.readyzMaxAllowlistAgeMs,
+  };
 }
 
 /** A variable that was refused. The message never repeats the value (it may be a secret). */

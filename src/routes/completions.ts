@@ -4,6 +4,7 @@
 // alias and list wait on a sticky shard only on a local sticky-cache miss.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env.ts";
+import { breakerOptionsOf } from "../config.ts";
 import { queueOutcome } from "../control/outcome-reporter.ts";
 import { claimProbes, probingModels } from "../control/probes.ts";
 import { type CachedView, loadRoutingViewForRequest, peekRoutingView } from "../control/routing-view.ts";
@@ -80,10 +81,7 @@ for (const path of ["/chat/completions", "/completions"] as const) {
     const stickyModel = key ? await lookupSticky(c.env, key, startedMs) : null;
 
     const breakers = cached?.view.breakers ?? {};
-    const breakerOptions = {
-      failureThreshold: config.breakerFailureThreshold,
-      cooldownMs: config.breakerCooldownMs,
-    };
+    const breakerOptions = breakerOptionsOf(config);
     const candidates = planCandidates({
       mode,
       ranked: cached?.view.candidates ?? [],

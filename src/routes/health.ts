@@ -2,7 +2,7 @@
 // isolate cache), so every isolate gives the same verdict.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env.ts";
-import { readConfig } from "../config.ts";
+import { readConfig, readinessLimitsOf } from "../config.ts";
 import { loadRoutingView } from "../control/routing-view.ts";
 import { evaluateReadiness, type Readiness } from "../core/readiness.ts";
 import { toOpenAIErrorBody } from "../core/router-error.ts";
@@ -24,12 +24,5 @@ export async function checkReadiness(env: AppEnv["Bindings"], nowMs: number): Pr
   if (!config.ok)
     return { ready: false, code: "invalid_config", message: describeConfigIssues(config.issues) };
   const { view } = await loadRoutingView(env, nowMs);
-  return evaluateReadiness(
-    view,
-    {
-      maxSnapshotAgeMs: config.config.readyzMaxSnapshotAgeMs,
-      maxAllowlistAgeMs: config.config.readyzMaxAllowlistAgeMs,
-    },
-    nowMs,
-  );
+  return evaluateReadiness(view, readinessLimitsOf(config.config), nowMs);
 }

@@ -1,5 +1,5 @@
 // What the status page and its JSON show, computed once from the control plane's metrics.
-import type { Config } from "../config.ts";
+import { breakerOptionsOf, type Config } from "../config.ts";
 import { type BreakerPhase, breakerPhase } from "../core/breaker.ts";
 import type { Candidate } from "../core/ranking.ts";
 import type { Readiness } from "../core/readiness.ts";
@@ -31,10 +31,7 @@ export function buildStatusModel(
   nowMs: number,
 ): StatusModel {
   const { view } = metrics;
-  const breakerOptions = {
-    failureThreshold: config.breakerFailureThreshold,
-    cooldownMs: config.breakerCooldownMs,
-  };
+  const breakerOptions = breakerOptionsOf(config);
   return {
     ready: readiness.ready,
     notReadyCode: readiness.ready ? null : readiness.code,

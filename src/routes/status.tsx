@@ -1,6 +1,7 @@
 // GET /status: the status page for browsers, the same facts as JSON for `Accept: application/json`.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env.ts";
+import { readinessLimitsOf } from "../config.ts";
 import { controlPlane } from "../control/routing-view.ts";
 import { evaluateReadiness } from "../core/readiness.ts";
 import { requireConfig } from "./config-guard.ts";
@@ -14,11 +15,7 @@ statusRoutes.get("/status", requireConfig, requireOperatorKey, async (c) => {
   const nowMs = Date.now();
   const config = c.get("config");
   const metrics = await controlPlane(c.env).getMetrics();
-  const readiness = evaluateReadiness(
-    metrics.view,
-    { maxSnapshotAgeMs: config.readyzMaxSnapshotAgeMs, maxAllowlistAgeMs: config.readyzMaxAllowlistAgeMs },
-    nowMs,
-  );
+  const readiness = evaluateReadiness(metrics.view, readinessLimitsOf(config), nowMs);
   const model = buildStatusModel(metrics, readiness, config, nowMs);
   if ((c.req.header("accept") ?? "").includes("application/json")) return c.json(model);
   return c.html(`<!doctype html>${(<StatusPage model={model} />).toString()}`);

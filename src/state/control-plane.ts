@@ -3,7 +3,7 @@
 // the one writer: concurrent refreshes coalesce into one in-flight run, so they can never interleave into a
 // mixed or older state. Requests read it through the isolate cache (control/routing-view.ts), never per request.
 import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "../config.ts";
+import { breakerOptionsOf, readConfig } from "../config.ts";
 import { fetchFeed } from "../control/fetch-feed.ts";
 import { planRefresh } from "../control/refresh-plan.ts";
 import { type FeedParse, type ModelEntry, parseModelsFeed, parseUtilizationFeed } from "../core/feeds.ts";
@@ -64,11 +64,12 @@ export class ControlPlane extends DurableObject<Env> {
   reportOutcomes(reports: OutcomeReport[]): RoutingView {
     const parsed = readConfig(this.env);
     if (!parsed.ok) return this.#view;
-    const options = {
-      failureThreshold: parsed.config.breakerFailureThreshold,
-      cooldownMs: parsed.config.breakerCooldownMs,
-    };
-    const changed = applyOutcomesToBreakers(this.#view.breakers, reports, options, Date.now());
+    const changed = applyOutcomesToBreakers(
+      this.#view.breakers,
+      reports,
+      breakerOptionsOf(parsed.config),
+      Date.now(),
+    );
     const breakers = { ...this.#view.breakers };
     for (const [model, state] of Object.entries(changed)) {
       this.#store.saveBreaker(model, state);

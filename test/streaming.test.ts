@@ -1,7 +1,9 @@
 // After commit (SPEC §7): the body streams through as it arrives, nothing is retried, a broken or stalled SSE
 // stream ends with one upstream_stream_error event, a non-SSE body is aborted, and a client that goes away
 // cancels the upstream request.
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { app } from "../src/app.ts";
 import { HEALTHY_RANKING } from "./support/feeds.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
 import { callRouter, callRouterWith } from "./support/router.ts";
@@ -103,5 +105,31 @@ describe("after commit", () => {
     expect(stalled.cancels()).toBe(0);
     await reader.cancel("client went away");
     await expect.poll(() => stalled.cancels(), { timeout: 1000 }).toBe(1);
+  });
+});
+
+describe("before commit", () => {
+  it("stops trying models when the client goes away while waiting for headers, and cancels that upstream request", async () => {
+    let upstreamAborted = false;
+    serveUpstream(stub(), {
+      [ALPHA]: (request) =>
+        new Promise<Response>((_resolve, reject) => {
+          request.signal.addEventListener("abort", () => {
+            upstreamAborted = true;
+            reject(new DOMException("aborted", "AbortError"));
+          });
+        }),
+    });
+    const client = new AbortController();
+    const init = { ...chatRequest({ model: `${ALPHA},${BETA}`, messages: MESSAGES }), signal: client.signal };
+    const ctx = createExecutionContext();
+    const pending = app.fetch(new Request("http://router.test/v1/chat/completions", init), env, ctx);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.abort();
+    const response = await pending;
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(499);
+    expect(upstreamAborted).toBe(true);
+    expect(calledModels(stub())).toEqual([ALPHA]);
   });
 });

@@ -2,7 +2,8 @@
 // shard gets a single write: set on a committed 2xx; on a retryable failure of the sticky model, move to the
 // next candidate after it; forget a sticky model that is not among the candidates or that another model replaced.
 
-export type AttemptResult = "committed" | "retryable" | "passthrough";
+/** How one upstream attempt ended; `cancelled` means the client went away first (no one's failure). */
+export type AttemptResult = "committed" | "retryable" | "passthrough" | "cancelled";
 
 export type StickyUpdate = { kind: "set"; model: string } | { kind: "forget" } | { kind: "none" };
 

@@ -114,6 +114,7 @@ for (const path of ["/chat/completions", "/completions"] as const) {
       headerTimeoutMs: config.upstreamHeaderTimeoutMs,
       firstByteTimeoutMs: config.upstreamFirstByteTimeoutMs,
       nowMs: () => Date.now(),
+      clientSignal: c.req.raw.signal,
     }).finally(releaseProbes);
 
     log.attempts = result.attempts;

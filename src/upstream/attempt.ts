@@ -17,6 +17,8 @@ export interface AttemptRequest {
   firstByteTimeoutMs: number;
   /** When true a retryable upstream answer is kept whole, to pass on as the final response. */
   isLastAttempt: boolean;
+  /** The client's request signal: when it aborts, the attempt is cancelled, not failed over. */
+  clientSignal?: AbortSignal;
 }
 
 export type AttemptOutcome =
@@ -35,14 +37,34 @@ export type AttemptOutcome =
       /** Kept only when it may become the final answer (last attempt, or an overload 429 already read). */
       response: Response | null;
     }
-  | { kind: "passthrough"; response: Response };
+  | { kind: "passthrough"; response: Response }
+  | { kind: "cancelled" };
 
 // Overload 429 bodies are small FastAPI JSON; a larger body is read only this far to classify it.
 const MAX_429_BODY_BYTES = 64 * 1024;
 
 export async function attemptUpstream(request: AttemptRequest): Promise<AttemptOutcome> {
+  const { clientSignal } = request;
+  if (clientSignal?.aborted) return { kind: "cancelled" };
   const controller = new AbortController();
   const abort = (reason: string) => controller.abort(reason);
+  const onClientAbort = () => abort("client_cancel");
+  clientSignal?.addEventListener("abort", onClientAbort);
+  try {
+    const outcome = await attemptWithController(request, controller, abort);
+    if (!clientSignal?.aborted || outcome.kind === "committed") return outcome;
+    if ("response" in outcome) await outcome.response?.body?.cancel().catch(() => {});
+    return { kind: "cancelled" };
+  } finally {
+    clientSignal?.removeEventListener("abort", onClientAbort);
+  }
+}
+
+async function attemptWithController(
+  request: AttemptRequest,
+  controller: AbortController,
+  abort: (reason: string) => void,
+): Promise<AttemptOutcome> {
   let headerTimedOut = false;
   const headerTimer = setTimeout(() => {
     headerTimedOut = true;

@@ -14,6 +14,8 @@ export interface FailoverRequest {
   headerTimeoutMs: number;
   firstByteTimeoutMs: number;
   nowMs: () => number;
+  /** Aborts when the client goes away (needs the `enable_request_signal` compatibility flag). */
+  clientSignal?: AbortSignal;
 }
 
 export type FailoverResult =
@@ -38,9 +40,20 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
       headerTimeoutMs: request.headerTimeoutMs,
       firstByteTimeoutMs: request.firstByteTimeoutMs,
       isLastAttempt: index === request.candidates.length - 1,
+      clientSignal: request.clientSignal,
     });
     const ms = request.nowMs() - startedMs;
     switch (outcome.kind) {
+      case "cancelled": {
+        attempts.push({ model, outcome: "cancelled", reason: null, status: null, ms });
+        const error = new RouterError(
+          499,
+          "invalid_request_error",
+          "client_cancel",
+          "The client closed the request",
+        );
+        return { kind: "router_error", error, attempts };
+      }
       case "committed":
         attempts.push({ model, outcome: "committed", reason: null, status: outcome.response.status, ms });
         return { kind: "committed", model, outcome, attempts };

@@ -50,7 +50,7 @@ export function settleSticky(
 }
 
 /** Records a key's model locally (after a lookup, or when this isolate changes it). */
-export function rememberSticky(
+function rememberSticky(
   key: string,
   model: string | null,
   nowMs: number,

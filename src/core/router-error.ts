@@ -1,12 +1,7 @@
 // The one error class for answers the router itself gives, and the OpenAI error body (SPEC §8).
 // Upstream error bodies never pass through here: they are forwarded untouched.
 
-export type ErrorType =
-  | "invalid_request_error"
-  | "authentication_error"
-  | "server_error"
-  | "not_ready"
-  | "upstream_error";
+export type ErrorType = "invalid_request_error" | "server_error" | "not_ready" | "upstream_error";
 
 /** `{"error":{"message","type","param","code"}}` with null for absent fields. */
 export interface OpenAIErrorBody {

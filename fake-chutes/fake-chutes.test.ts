@@ -2,7 +2,7 @@
 // the admin endpoint, shutdown and the CLI. Behaviour kinds are covered in behaviors.test.ts.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -18,7 +18,8 @@ import {
   waitFor,
 } from "./test-helpers.ts";
 
-const CAPTURES = join(import.meta.dirname, "..", "..", "shared", "chutes-live");
+// The real Chutes captures, copied into the project so these checks never skip.
+const CAPTURES = join(import.meta.dirname, "..", "fixtures");
 const EXPECTED_CONTENT = "chunk 0 chunk 1 chunk 2 chunk 3 chunk 4 ";
 
 type Row = Record<string, unknown>;
@@ -34,7 +35,7 @@ function asRows(value: unknown): Row[] {
   return value as Row[];
 }
 
-// SPEC §4, written out again here so the catalogue's promised order is checked, not assumed.
+// docs/contract.md §4, written out again here so the catalogue's promised order is checked, not assumed.
 function scoreOf(row: Row): number {
   const num = (key: string) => (typeof row[key] === "number" ? (row[key] as number) : undefined);
   const u5 = num("utilization_5m") ?? num("utilization_current") ?? 1;
@@ -72,11 +73,10 @@ describe("feeds", () => {
       assert.equal(typeof row.active_instance_count, "number");
       assert.equal(typeof row.scalable, "boolean");
     }
-    const capture = join(CAPTURES, "utilization_2026-02-18.json");
-    if (existsSync(capture)) {
-      const real = asRows(JSON.parse(readFileSync(capture, "utf8")));
-      assert.deepEqual(Object.keys(rows[0] ?? {}), Object.keys(real[0] ?? {}));
-    }
+    const real = asRows(
+      JSON.parse(readFileSync(join(CAPTURES, "chutes-utilization-2026-02-18.json"), "utf8")),
+    );
+    assert.deepEqual(Object.keys(rows[0] ?? {}), Object.keys(real[0] ?? {}));
   });
 
   it("ranks the default public models in DEFAULT_RANKING order under the spec formula", async () => {
@@ -100,11 +100,10 @@ describe("feeds", () => {
       assert.equal(entry.chute_id, rows.find((row) => row.name === entry.id)?.chute_id);
       assert.deepEqual(Object.keys(entry.pricing as object), ["prompt", "completion", "input_cache_read"]);
     }
-    const capture = join(CAPTURES, "models_2026-02-18.json");
-    if (existsSync(capture)) {
-      const real = JSON.parse(readFileSync(capture, "utf8")) as { data: Row[] };
-      assert.deepEqual(Object.keys(data[0] ?? {}), Object.keys(real.data[0] ?? {}));
-    }
+    const real = JSON.parse(readFileSync(join(CAPTURES, "chutes-models-2026-02-18.json"), "utf8")) as {
+      data: Row[];
+    };
+    assert.deepEqual(Object.keys(data[0] ?? {}), Object.keys(real.data[0] ?? {}));
   });
 
   it("answers fail, html and replaced rows as scripted, and reset restores the defaults", async () => {

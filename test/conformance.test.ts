@@ -1,18 +1,13 @@
-// Ranks the real Chutes captures in ../shared/chutes-live/ (when that folder is present beside the project):
-// the parser must accept the live shapes whole, and the ranking must follow SPEC §4 on real data.
+// Ranks the real Chutes captures of 2026-02-18 (copied byte for byte into fixtures/, so this never skips): the
+// parser must accept the live shapes whole, and the ranking must follow docs/contract.md §4 on real data.
 import { describe, expect, it } from "vitest";
+import models from "../fixtures/chutes-models-2026-02-18.json";
+import utilization from "../fixtures/chutes-utilization-2026-02-18.json";
 import { parseModelsFeed, parseUtilizationFeed } from "../src/core/feeds.ts";
 import { PRIVATE_CHUTE_NAME, scoreRow } from "../src/core/ranking.ts";
 import { rankSnapshot } from "../src/core/snapshot.ts";
 
-const captures = import.meta.glob<unknown>("../../shared/chutes-live/*_2026-02-18.json", {
-  eager: true,
-  import: "default",
-});
-const utilization = captures["../../shared/chutes-live/utilization_2026-02-18.json"];
-const models = captures["../../shared/chutes-live/models_2026-02-18.json"];
-
-describe.runIf(utilization !== undefined && models !== undefined)("real Chutes captures (2026-02-18)", () => {
+describe("real Chutes captures (2026-02-18)", () => {
   const utilizationFeed = parseUtilizationFeed(utilization);
   const modelsFeed = parseModelsFeed(models);
 

@@ -2,11 +2,14 @@
 // with each object's RPC methods counted, and GET /__bench/do-calls summing the counts over every object.
 // The timed runs use the real bundle; only the counting pass uses this one.
 
-import { STICKY_SHARD_COUNT } from "../src/control/sticky-client.ts";
 import type { OutcomeReport } from "../src/core/outcome.ts";
 import router from "../src/index.ts";
 import { CONTROL_PLANE_NAME, ControlPlane as RealControlPlane } from "../src/state/control-plane.ts";
-import { StickyShard as RealStickyShard, type StickyWrite } from "../src/state/sticky-shard.ts";
+import {
+  StickyShard as RealStickyShard,
+  STICKY_SHARD_COUNT,
+  type StickyWrite,
+} from "../src/state/sticky-shard.ts";
 
 type Counts = Record<string, number>;
 

@@ -8,7 +8,7 @@ import { assert, assertEqual, eventually, runScenarios, writeReport } from "./ru
 import { startStack } from "./stack.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// SPEC §4 scores of the fake's default catalogue (fake-chutes/catalogue.ts).
+// docs/contract.md §4 scores of the fake's default catalogue (fake-chutes/catalogue.ts).
 const EXPECTED_SCORES = ["7.20", "3.80", "2.40", "1.50", "0.80"];
 const OUT = "logs/browser";
 

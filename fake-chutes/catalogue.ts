@@ -1,5 +1,5 @@
 // The fake's model catalogue and the two feeds built from it, shaped like the real captures in
-// ../shared/chutes-live. The numbers are picked so that SPEC §4 ranks the defaults in one clear order
+// fixtures/chutes-*-2026-02-18.json. The numbers are picked so that docs/contract.md §4 ranks the defaults in one clear order
 // (DEFAULT_RANKING); behaviours live in behaviors.ts, not here.
 import { createHash } from "node:crypto";
 
@@ -104,7 +104,7 @@ export const DEFAULT_MODELS: readonly FakeModel[] = [
   { id: "fake/cold-model", utilization: 0, activeInstanceCount: 0 },
 ];
 
-/** Eligible default models in the order SPEC §4 ranks them (all models listed, no breaker open). */
+/** Eligible default models in the order docs/contract.md §4 ranks them (all models listed, no breaker open). */
 export const DEFAULT_RANKING: readonly string[] = [
   "fake/fast-model",
   "fake/flaky-model",

@@ -1,5 +1,5 @@
 // Error bodies the fake answers with. FastAPI `{"detail": ...}` wording comes from the captures in
-// ../shared/chutes-live and from the public chutes-api source where known; the rest is a plausible stand-in
+// fixtures/chutes-* (live captures of 2026-02-18) and from the public chutes-api source where known; the rest is a plausible stand-in
 // (marked). The nginx HTML page is byte-identical to the captured 429 (CRLF line ends).
 import { STATUS_CODES } from "node:http";
 import type { OverloadReason } from "./behaviors.ts";

@@ -1,25 +1,21 @@
-// Hono wiring only: request id, routes, the 404/405 answers, and the one place errors become OpenAI bodies.
+// Hono wiring only: request id, the log line, routes, the 404/405 answers, and the one place a thrown failure
+// becomes an answer, in the protocol of the route that threw it (OpenAI's unless the route says otherwise).
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./app-env.ts";
-import { RouterError, toOpenAIErrorBody } from "./core/router-error.ts";
+import { type Failure, FailureError, failureHeaders, failureStatus } from "./core/failure.ts";
+import { toOpenAIError } from "./protocols/openai/errors.ts";
 import { completionsRoutes } from "./routes/completions.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { modelsRoutes } from "./routes/models.ts";
+import { countRefusals } from "./routes/refusal-counter.ts";
 import { requestLogger } from "./routes/request-logger.ts";
 import { statusRoutes } from "./routes/status.tsx";
 
 export const app = new Hono<AppEnv>();
-
-app.use(requestId({ generator: () => crypto.randomUUID() }));
-app.use(requestLogger);
-
-app.route("/", healthRoutes);
-app.route("/", statusRoutes);
-app.route("/", metricsRoutes);
-app.route("/v1", modelsRoutes);
-app.route("/v1", completionsRoutes);
 
 /** Known paths answer 405 for other methods, with the methods they accept. */
 const ALLOWED_METHODS: Record<string, string> = {
@@ -31,32 +27,36 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/v1/chat/completions": "POST",
   "/v1/completions": "POST",
 };
+/** The routing API: every answer on these paths is counted in requests_total, refusals included. */
+const API_PATHS = ["/v1/chat/completions", "/v1/completions"];
+
+app.use(requestId({ generator: () => crypto.randomUUID() }));
+app.use(requestLogger);
+for (const path of API_PATHS) app.use(path, countRefusals);
+
+app.route("/", healthRoutes);
+app.route("/", statusRoutes);
+app.route("/", metricsRoutes);
+app.route("/v1", modelsRoutes);
+app.route("/v1", completionsRoutes);
+
 for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
   app.all(path, (c) => {
-    c.header("allow", allow);
-    throw new RouterError(
-      405,
-      "invalid_request_error",
-      "method_not_allowed",
-      `${c.req.method} is not allowed on ${path}`,
-    );
+    throw new FailureError({ kind: "method_not_allowed", method: c.req.method, path, allow });
   });
 }
 
-app.notFound((c) =>
-  c.json(
-    toOpenAIErrorBody(`No route for ${c.req.method} ${c.req.path}`, "invalid_request_error", "not_found"),
-    404,
-  ),
-);
+app.notFound((c) => renderFailure(c, { kind: "not_found", method: c.req.method, path: c.req.path }));
 
 app.onError((error, c) => {
-  if (error instanceof RouterError) return c.json(error.toBody(), error.status as 400);
+  if (error instanceof FailureError) return renderFailure(c, error.failure);
   console.error(
     JSON.stringify({ event: "unhandled_error", requestId: c.get("requestId"), error: String(error) }),
   );
-  return c.json(
-    toOpenAIErrorBody("The router failed to handle this request", "server_error", "internal_error"),
-    500,
-  );
+  return renderFailure(c, { kind: "internal_error" });
 });
+
+function renderFailure(c: Context<AppEnv>, failure: Failure): Response {
+  const status = failureStatus(failure) as ContentfulStatusCode;
+  return c.json(toOpenAIError(failure), status, failureHeaders(failure));
+}

@@ -7,34 +7,35 @@ function issuesOf(env: Record<string, unknown>) {
 }
 
 describe("parseConfig", () => {
-  it("applies every SPEC §1 default when nothing is set", () => {
+  it("applies every docs/contract.md §1 default when nothing is set", () => {
     const result = parseConfig({});
     expect(result).toEqual({
       ok: true,
       config: {
-        upstreamBaseUrl: "https://llm.chutes.ai",
-        modelsUrl: "https://llm.chutes.ai/v1/models",
-        utilizationUrl: "https://api.chutes.ai/chutes/utilization",
-        aliasModel: "chutesai/AutoPilot",
-        teeAliasModel: "chutesai/AutoPilot-TEE",
-        controlPlaneTimeoutMs: 10_000,
-        utilizationRefreshMs: 5000,
-        modelsRefreshMs: 300_000,
-        readyzMaxSnapshotAgeMs: 20_000,
-        readyzMaxAllowlistAgeMs: 600_000,
-        maxRequestBytes: 1_048_576,
-        maxModelListItems: 8,
-        maxAttempts: 5,
-        upstreamHeaderTimeoutMs: 10_000,
-        upstreamFirstByteTimeoutMs: 120_000,
-        upstreamIdleTimeoutMs: 60_000,
-        stickyTtlSeconds: 1800,
-        stickyMaxEntries: 10_000,
-        trustProxyHeaders: false,
-        breakerFailureThreshold: 3,
-        breakerCooldownMs: 30_000,
-        routerApiKeys: [],
-        upstreamApiKey: undefined,
+        feeds: {
+          modelsUrl: "https://llm.chutes.ai/v1/models",
+          utilizationUrl: "https://api.chutes.ai/chutes/utilization",
+          timeoutMs: 10_000,
+          utilizationRefreshMs: 5000,
+          modelsRefreshMs: 300_000,
+        },
+        readiness: { maxSnapshotAgeMs: 20_000, maxAllowlistAgeMs: 600_000 },
+        modes: {
+          aliasModel: "chutesai/AutoPilot",
+          teeAliasModel: "chutesai/AutoPilot-TEE",
+          maxModelListItems: 8,
+        },
+        upstream: {
+          baseUrl: "https://llm.chutes.ai",
+          maxRequestBytes: 1_048_576,
+          maxAttempts: 5,
+          headerTimeoutMs: 10_000,
+          firstByteTimeoutMs: 120_000,
+          idleTimeoutMs: 60_000,
+        },
+        sticky: { ttlSeconds: 1800, maxEntries: 10_000, trustProxyHeaders: false },
+        breaker: { failureThreshold: 3, cooldownMs: 30_000 },
+        auth: { routerApiKeys: [], upstreamApiKey: undefined },
       },
     });
   });
@@ -43,9 +44,9 @@ describe("parseConfig", () => {
     const result = parseConfig({ MAX_ATTEMPTS: " 7 ", STICKY_TTL_SECS: 0, UTILIZATION_REFRESH_MS: "0" });
     expect(
       result.ok && [
-        result.config.maxAttempts,
-        result.config.stickyTtlSeconds,
-        result.config.utilizationRefreshMs,
+        result.config.upstream.maxAttempts,
+        result.config.sticky.ttlSeconds,
+        result.config.feeds.utilizationRefreshMs,
       ],
     ).toEqual([7, 0, 0]);
   });
@@ -76,7 +77,7 @@ describe("parseConfig", () => {
     [true, true],
   ])("reads TRUST_PROXY_HEADERS=%j as %s", (value, expected) => {
     const result = parseConfig({ TRUST_PROXY_HEADERS: value });
-    expect(result.ok && result.config.trustProxyHeaders).toBe(expected);
+    expect(result.ok && result.config.sticky.trustProxyHeaders).toBe(expected);
   });
 
   it.each(["maybe", "", "2", "tru"])("refuses TRUST_PROXY_HEADERS=%j", (value) => {
@@ -96,7 +97,7 @@ describe("parseConfig", () => {
 
   it("drops a trailing slash from the upstream base URL", () => {
     const result = parseConfig({ UPSTREAM_BASE_URL: "http://127.0.0.1:8787/" });
-    expect(result.ok && result.config.upstreamBaseUrl).toBe("http://127.0.0.1:8787");
+    expect(result.ok && result.config.upstream.baseUrl).toBe("http://127.0.0.1:8787");
   });
 
   it("refuses an empty alias name", () => {
@@ -105,7 +106,7 @@ describe("parseConfig", () => {
 
   it("splits ROUTER_API_KEYS on commas, trimming and dropping empties", () => {
     const result = parseConfig({ ROUTER_API_KEYS: " key-a, ,key-b,", UPSTREAM_API_KEY: "cpk_upstream" });
-    expect(result.ok && result.config.routerApiKeys).toEqual(["key-a", "key-b"]);
+    expect(result.ok && result.config.auth.routerApiKeys).toEqual(["key-a", "key-b"]);
   });
 
   it("requires UPSTREAM_API_KEY in managed mode, without echoing any key", () => {

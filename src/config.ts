@@ -1,7 +1,8 @@
-// The one place that reads Worker vars and secrets: SPEC §1, validated with valibot into a typed Config.
+// The one place that reads Worker vars and secrets: docs/contract.md §1, validated with valibot into a typed Config.
 // A bad value never falls back to its default; the caller gets the variable's name and why it was refused.
 import * as v from "valibot";
 import type { BreakerOptions } from "./core/breaker.ts";
+import type { ModeOptions } from "./core/model-list.ts";
 import type { ReadinessLimits } from "./core/readiness.ts";
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
@@ -91,46 +92,54 @@ const ENV_SCHEMA = v.object({
 
 type ParsedEnv = v.InferOutput<typeof ENV_SCHEMA>;
 
-/** The router's settings, with units in the names. */
-export interface Config {
-  upstreamBaseUrl: string;
-  modelsUrl: string;
-  utilizationUrl: string;
-  aliasModel: string;
-  teeAliasModel: string;
-  controlPlaneTimeoutMs: number;
-  utilizationRefreshMs: number;
-  modelsRefreshMs: number;
-  readyzMaxSnapshotAgeMs: number;
-  readyzMaxAllowlistAgeMs: number;
-  maxRequestBytes: number;
-  maxModelListItems: number;
-  maxAttempts: number;
-  upstreamHeaderTimeoutMs: number;
-  upstreamFirstByteTimeoutMs: number;
-  upstreamIdleTimeoutMs: number;
-  stickyTtlSeconds: number;
-  stickyMaxEntries: number;
-  trustProxyHeaders: boolean;
-  breakerFailureThreshold: number;
-  breakerCooldownMs: number;
-  /** Empty in passthrough mode; the client keys in managed mode (SPEC §6). */
-  routerApiKeys: readonly string[];
-  upstreamApiKey: string | undefined;
-}
-
-/** The breaker settings in the shape core/breaker.ts takes. */
-export function breakerOptionsOf(config: Config): BreakerOptions {
-  return { failureThreshold: config.breakerFailureThreshold, cooldownMs: config.breakerCooldownMs };
-}
-
-/** The readiness age limits in the shape core/readiness.ts takes. */
-export function readinessLimitsOf(config: Config): ReadinessLimits {
+/**
+ * The router's settings, grouped by the code that reads them, with units in the names. Declared once, here:
+ * the type is what this function returns, and each group has the shape its core module takes.
+ */
+function toConfig(out: ParsedEnv) {
   return {
-    maxSnapshotAgeMs: config.readyzMaxSnapshotAgeMs,
-    maxAllowlistAgeMs: config.readyzMaxAllowlistAgeMs,
+    feeds: {
+      modelsUrl: out.MODELS_URL,
+      utilizationUrl: out.UTILIZATION_URL,
+      timeoutMs: out.CONTROL_PLANE_TIMEOUT_MS,
+      utilizationRefreshMs: out.UTILIZATION_REFRESH_MS,
+      modelsRefreshMs: out.MODELS_REFRESH_MS,
+    },
+    readiness: {
+      maxSnapshotAgeMs: out.READYZ_MAX_SNAPSHOT_AGE_MS,
+      maxAllowlistAgeMs: out.READYZ_MAX_ALLOWLIST_AGE_MS,
+    } satisfies ReadinessLimits,
+    modes: {
+      aliasModel: out.ALIAS_MODEL,
+      teeAliasModel: out.TEE_ALIAS_MODEL,
+      maxModelListItems: out.MAX_MODEL_LIST_ITEMS,
+    } satisfies ModeOptions,
+    upstream: {
+      baseUrl: out.UPSTREAM_BASE_URL.replace(/\/+$/, ""),
+      maxRequestBytes: out.MAX_REQUEST_BYTES,
+      maxAttempts: out.MAX_ATTEMPTS,
+      headerTimeoutMs: out.UPSTREAM_HEADER_TIMEOUT_MS,
+      firstByteTimeoutMs: out.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+      idleTimeoutMs: out.UPSTREAM_IDLE_TIMEOUT_MS,
+    },
+    sticky: {
+      ttlSeconds: out.STICKY_TTL_SECS,
+      maxEntries: out.STICKY_MAX_ENTRIES,
+      trustProxyHeaders: out.TRUST_PROXY_HEADERS,
+    },
+    breaker: {
+      failureThreshold: out.BREAKER_FAILURE_THRESHOLD,
+      cooldownMs: out.BREAKER_COOLDOWN_MS,
+    } satisfies BreakerOptions,
+    auth: {
+      /** Empty in passthrough mode; the client keys in managed mode (docs/contract.md §6). */
+      routerApiKeys: out.ROUTER_API_KEYS as readonly string[],
+      upstreamApiKey: out.UPSTREAM_API_KEY,
+    },
   };
 }
+
+export type Config = ReturnType<typeof toConfig>;
 
 /** A variable that was refused. The message never repeats the value (it may be a secret). */
 export interface ConfigIssue {
@@ -152,7 +161,7 @@ export function readConfig(env: object): ConfigResult {
   return result;
 }
 
-/** Validates every SPEC §1 variable; unknown variables and bindings are ignored. */
+/** Validates every docs/contract.md §1 variable; unknown variables and bindings are ignored. */
 export function parseConfig(env: Record<string, unknown>): ConfigResult {
   const parsed = v.safeParse(ENV_SCHEMA, env);
   if (!parsed.success) {
@@ -175,32 +184,4 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
 function dedupeByVariable(issues: ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>();
   return issues.filter((issue) => !seen.has(issue.variable) && seen.add(issue.variable));
-}
-
-function toConfig(out: ParsedEnv): Config {
-  return {
-    upstreamBaseUrl: out.UPSTREAM_BASE_URL.replace(/\/+$/, ""),
-    modelsUrl: out.MODELS_URL,
-    utilizationUrl: out.UTILIZATION_URL,
-    aliasModel: out.ALIAS_MODEL,
-    teeAliasModel: out.TEE_ALIAS_MODEL,
-    controlPlaneTimeoutMs: out.CONTROL_PLANE_TIMEOUT_MS,
-    utilizationRefreshMs: out.UTILIZATION_REFRESH_MS,
-    modelsRefreshMs: out.MODELS_REFRESH_MS,
-    readyzMaxSnapshotAgeMs: out.READYZ_MAX_SNAPSHOT_AGE_MS,
-    readyzMaxAllowlistAgeMs: out.READYZ_MAX_ALLOWLIST_AGE_MS,
-    maxRequestBytes: out.MAX_REQUEST_BYTES,
-    maxModelListItems: out.MAX_MODEL_LIST_ITEMS,
-    maxAttempts: out.MAX_ATTEMPTS,
-    upstreamHeaderTimeoutMs: out.UPSTREAM_HEADER_TIMEOUT_MS,
-    upstreamFirstByteTimeoutMs: out.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
-    upstreamIdleTimeoutMs: out.UPSTREAM_IDLE_TIMEOUT_MS,
-    stickyTtlSeconds: out.STICKY_TTL_SECS,
-    stickyMaxEntries: out.STICKY_MAX_ENTRIES,
-    trustProxyHeaders: out.TRUST_PROXY_HEADERS,
-    breakerFailureThreshold: out.BREAKER_FAILURE_THRESHOLD,
-    breakerCooldownMs: out.BREAKER_COOLDOWN_MS,
-    routerApiKeys: out.ROUTER_API_KEYS,
-    upstreamApiKey: out.UPSTREAM_API_KEY,
-  };
 }

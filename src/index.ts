@@ -1,6 +1,6 @@
 // Worker entry: the Hono app for requests, the cron trigger for snapshot refreshes, and the Durable Objects.
 import { app } from "./app.ts";
-import { controlPlane } from "./control/routing-view.ts";
+import { controlPlaneStub } from "./state/control-plane.ts";
 
 export { ControlPlane } from "./state/control-plane.ts";
 export { StickyShard } from "./state/sticky-shard.ts";
@@ -9,7 +9,7 @@ export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
-      controlPlane(env)
+      controlPlaneStub(env)
         .refreshNow()
         .then((report) => console.log(JSON.stringify({ event: "cron_refresh", ...report }))),
     );

@@ -1,4 +1,4 @@
-// Auth modes and header hygiene (SPEC §6): passthrough forwards the client's own key; managed mode checks the
+// Auth modes and header hygiene (docs/contract.md §6): passthrough forwards the client's own key; managed mode checks the
 // client's key and sends the router's upstream key instead; upstream never sees hop-by-hop or client-address
 // headers.
 import { describe, expect, it } from "vitest";

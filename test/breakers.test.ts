@@ -1,4 +1,4 @@
-// Circuit breakers, fleet-wide in the control-plane object (SPEC §4, §7): BREAKER_FAILURE_THRESHOLD consecutive
+// Circuit breakers, fleet-wide in the control-plane object (docs/contract.md §4, §7): BREAKER_FAILURE_THRESHOLD consecutive
 // retryable failures open a model's breaker, open models are tried only after every closed one, and after
 // BREAKER_COOLDOWN_MS one probe decides between closed and open again.
 import { afterEach, describe, expect, it, vi } from "vitest";

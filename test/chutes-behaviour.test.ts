@@ -1,5 +1,5 @@
 // What Chutes really answers, end to end through the router (research/COVERAGE_MATRIX.md): each fixture is a
-// capture from ../shared/chutes-live copied byte for byte, or a body built from the public chutes-api source.
+// live Chutes capture (2026-02-18) copied byte for byte, or a body built from the public chutes-api source.
 // Passed-through bodies are compared as exact bytes; failovers by the models the router called.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import CHUTE_DISABLED_503 from "../fixtures/chutes-503-chute-disabled.json?raw";
 import NO_INSTANCES_503 from "../fixtures/chutes-503-no-instances.json?raw";
 import LIVE_MODELS from "../fixtures/chutes-models-live-entries.json";
 import LIVE_UTILIZATION_ROWS from "../fixtures/chutes-utilization-live-rows.json";
-import { controlPlane } from "../src/control/routing-view.ts";
+import { controlPlaneStub as controlPlane } from "../src/state/control-plane.ts";
 import { HEALTHY_RANKING, serveFeed } from "./support/feeds.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
 import { callRouter, resetControlPlane, runCron } from "./support/router.ts";
@@ -28,7 +28,7 @@ import { calledModels, serveUpstream, status, UPSTREAM_CHAT_URL } from "./suppor
 const [ALPHA, BETA, GAMMA_TEE] = HEALTHY_RANKING as [string, string, string];
 const ALIAS = "chutesai/AutoPilot";
 const TEE_ALIAS = "chutesai/AutoPilot-TEE";
-// The two models of the live-entries fixture, best first by SPEC §4 on their real utilization rows.
+// The two models of the live-entries fixture, best first by docs/contract.md §4 on their real utilization rows.
 const LIVE_QWEN = "Qwen/Qwen3-32B";
 const LIVE_DEEPSEEK_TEE = "deepseek-ai/DeepSeek-V3-0324-TEE";
 // The shape of a Chutes key (cpk_<32 hex>.<32 hex>.<32 alnum>); not a real key, so the secret scan is told.

@@ -2,12 +2,11 @@
 // list at most one (the sticky shard) and none when the isolate's caches are warm. Checked by making the
 // objects hang: a request that waited on one would never finish.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { clearStickyCache } from "../src/control/sticky-client.ts";
 import { ControlPlane } from "../src/state/control-plane.ts";
 import { StickyShard } from "../src/state/sticky-shard.ts";
 import { HEALTHY_RANKING } from "./support/feeds.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
-import { callRouter, forgetCachedView, settleOutcomes } from "./support/router.ts";
+import { callRouter, clearStickyCache, forgetCachedView, settleOutcomes } from "./support/router.ts";
 import { useRoutingFixture } from "./support/setup-routing.ts";
 import { serveUpstream } from "./support/upstream.ts";
 

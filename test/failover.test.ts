@@ -1,4 +1,4 @@
-// Every row of SPEC §7's failover table, in alias, list and direct modes: a retryable failure moves on to the
+// Every row of docs/contract.md §7's failover table, in alias, list and direct modes: a retryable failure moves on to the
 // next candidate; on the last candidate the client gets the table's final answer; anything else passes through.
 import { describe, expect, it } from "vitest";
 import { HEALTHY_RANKING } from "./support/feeds.ts";

@@ -1,8 +1,8 @@
-// Upstream URLs come only from configuration (SPEC §1): no model name, from a client or from a feed, can change
+// Upstream URLs come only from configuration (docs/contract.md §1): no model name, from a client or from a feed, can change
 // the upstream host or path. The name only ever travels inside the JSON body.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { controlPlane } from "../src/control/routing-view.ts";
+import { controlPlaneStub as controlPlane } from "../src/state/control-plane.ts";
 import { UTILIZATION_HEALTHY } from "./support/feeds.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
 import { callRouter, forgetCachedView, resetControlPlane } from "./support/router.ts";

@@ -1,10 +1,10 @@
-// What operators see (SPEC §11): one JSON log line per request that never carries a key, a prompt, a token
+// What operators see (docs/contract.md §11): one JSON log line per request that never carries a key, a prompt, a token
 // hash or an IP; fleet-wide Prometheus metrics; the status page; and, in managed mode, keys on both.
 
 import { env } from "cloudflare:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { controlPlane } from "../src/control/routing-view.ts";
+import { controlPlaneStub as controlPlane } from "../src/state/control-plane.ts";
 import { HEALTHY_RANKING, serveFeed, UTILIZATION_HEALTHY } from "./support/feeds.ts";
 import { chatRequest } from "./support/requests.ts";
 import { callRouter, callRouterWith, resetControlPlane, settle } from "./support/router.ts";
@@ -167,6 +167,21 @@ describe("GET /metrics", () => {
     expect(value("allowlist_size")).toBe("4");
     expect(Number(value("snapshot_age_ms"))).toBeGreaterThanOrEqual(0);
     expect(Number(value("allowlist_age_ms"))).toBeGreaterThanOrEqual(0);
+  });
+
+  it("counts the requests it refuses before routing too, by status", async () => {
+    await callRouter("/v1/chat/completions", chatRequest("{oops"));
+    await callRouter("/v1/completions", chatRequest({ model: " , ", prompt: "x" }));
+    await callRouter("/v1/chat/completions", { method: "GET" });
+    await callRouterWith(MANAGED, "/v1/chat/completions", chatRequest({ model: "chutesai/AutoPilot" }));
+    await callRouter("/nowhere");
+    await settle();
+
+    const { value } = await scrape();
+    expect(value("requests_total", { status: "400" })).toBe("2");
+    expect(value("requests_total", { status: "405" })).toBe("1");
+    expect(value("requests_total", { status: "401" })).toBe("1");
+    expect(value("requests_total", { status: "404" })).toBeUndefined();
   });
 
   it("shows an open breaker as 1", async () => {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import MODELS_EMPTY from "../fixtures/models-empty.json";
 import { app } from "../src/app.ts";
-import { controlPlane } from "../src/control/routing-view.ts";
+import { controlPlaneStub as controlPlane } from "../src/state/control-plane.ts";
 import { HEALTHY_RANKING, MODELS_HEALTHY, serveFeed, serveHealthyFeeds } from "./support/feeds.ts";
 import { callRouter, forgetCachedView, resetControlPlane, runCron } from "./support/router.ts";
 import { type FetchStub, jsonResponse, stubFetch } from "./support/stub-fetch.ts";

@@ -1,8 +1,8 @@
-// Stickiness (SPEC §5), fleet-wide through the sticky shards: each test clears the isolate's local sticky
+// Stickiness (docs/contract.md §5), fleet-wide through the sticky shards: each test clears the isolate's local sticky
 // cache between requests (settle), so what it sees comes from the shard objects, as another isolate would.
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { stickyShardName } from "../src/control/sticky-client.ts";
+import { stickyShardName } from "../src/state/sticky-shard.ts";
 import { HEALTHY_RANKING } from "./support/feeds.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
 import { callRouter, callRouterWith, settle } from "./support/router.ts";

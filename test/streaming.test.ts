@@ -1,4 +1,4 @@
-// After commit (SPEC §7): the body streams through as it arrives, nothing is retried, a broken or stalled SSE
+// After commit (docs/contract.md §7): the body streams through as it arrives, nothing is retried, a broken or stalled SSE
 // stream ends with one upstream_stream_error event, a non-SSE body is aborted, and a client that goes away
 // cancels the upstream request.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";

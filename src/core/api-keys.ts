@@ -1,4 +1,4 @@
-// Managed-mode client keys (SPEC §6), compared in constant time: every configured key is compared in full,
+// Managed-mode client keys (docs/contract.md §6), compared in constant time: every configured key is compared in full,
 // whatever matches, so the time taken says nothing about which keys exist or how much of one matched.
 
 import { extractToken } from "./sticky-key.ts";

@@ -1,5 +1,5 @@
 // The ordered models one request will try: from the mode, with the client's sticky model first when it is one
-// of them (SPEC §5), open breakers behind every closed one (SPEC §4), at most MAX_ATTEMPTS long.
+// of them (docs/contract.md §5), open breakers behind every closed one (docs/contract.md §4), at most MAX_ATTEMPTS long.
 import { type BreakerOptions, type BreakerState, breakerPhase } from "./breaker.ts";
 import type { RoutingMode } from "./model-list.ts";
 import type { Candidate } from "./ranking.ts";

@@ -1,32 +1,24 @@
-// Validates a completion request body just enough to route it (SPEC §8): a JSON object with a string `model`.
-// Every other field is the upstream's business and passes through untouched.
-import { RouterError } from "./router-error.ts";
+// Validates a request body just enough to route it (docs/contract.md §8): a JSON object with a string `model`.
+// Every other field is the upstream's business. Failures come back as data.
+import type { Failure } from "./failure.ts";
 
-/** The request's model, or a 400 RouterError (invalid_json, invalid_body, missing_model). */
-export function readRequestedModel(rawBody: string): string {
+export type RequestedModel =
+  | { ok: true; model: string; body: Record<string, unknown> }
+  | { ok: false; failure: Failure };
+
+/** The request's parsed body and model, or invalid_json / invalid_body / missing_model. */
+export function readRequestedModel(rawBody: string): RequestedModel {
   let body: unknown;
   try {
     body = JSON.parse(rawBody);
   } catch {
-    throw new RouterError(400, "invalid_request_error", "invalid_json", "The request body is not valid JSON");
+    return { ok: false, failure: { kind: "invalid_json" } };
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new RouterError(
-      400,
-      "invalid_request_error",
-      "invalid_body",
-      "The request body must be a JSON object",
-    );
+    return { ok: false, failure: { kind: "invalid_body" } };
   }
   const model = (body as { model?: unknown }).model;
-  if (typeof model !== "string" || model.trim() === "") {
-    throw new RouterError(
-      400,
-      "invalid_request_error",
-      "missing_model",
-      "The request body needs a `model` string",
-      "model",
-    );
-  }
-  return model;
+  if (typeof model !== "string" || model.trim() === "")
+    return { ok: false, failure: { kind: "missing_model" } };
+  return { ok: true, model, body: body as Record<string, unknown> };
 }

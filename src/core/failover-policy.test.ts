@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyStatus, finalErrorFor, isOverloadBody } from "./failover-policy.ts";
+import { classifyStatus, isOverloadBody } from "./failover-policy.ts";
 
 describe("classifyStatus", () => {
   it.each([
@@ -38,16 +38,5 @@ describe("isOverloadBody", () => {
     "",
   ])("treats %j as a user rate limit", (body) => {
     expect(isOverloadBody(body)).toBe(false);
-  });
-});
-
-describe("finalErrorFor", () => {
-  it("answers 502/504 for failures with no upstream answer, and passes upstream answers on", () => {
-    expect(finalErrorFor("upstream_connect_error")?.status).toBe(502);
-    expect(finalErrorFor("upstream_header_timeout")?.status).toBe(504);
-    expect(finalErrorFor("upstream_first_body_byte_timeout")?.status).toBe(504);
-    expect(finalErrorFor("upstream_first_body_byte_error")?.status).toBe(502);
-    expect(finalErrorFor("upstream_503")).toBeNull();
-    expect(finalErrorFor("upstream_overloaded")).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-// The failover table of SPEC §7 as data: which upstream answers move on to the next candidate, and what the
+// The failover table of docs/contract.md §7 as data: which upstream answers move on to the next candidate, and what the
 // client gets when one of them is the last attempt. Anything not listed here passes through untouched.
 
 export type FailoverReason =
@@ -26,7 +26,7 @@ export function statusReason(status: 500 | 502 | 503 | 504): FailoverReason {
   return `upstream_${status}`;
 }
 
-// Chutes' wording for "this chute cannot take work now" (../shared/chutes-live/README.md), as opposed to a
+// Chutes' wording for "this chute cannot take work now" (research/COVERAGE_MATRIX.md), as opposed to a
 // per-user rate limit, which is the client's to handle and passes through.
 const OVERLOAD_MARKERS = ["infra_overload", "maximum capacity", "no_targets", "maintenance"];
 
@@ -34,24 +34,4 @@ const OVERLOAD_MARKERS = ["infra_overload", "maximum capacity", "no_targets", "m
 export function isOverloadBody(body: string): boolean {
   const lower = body.toLowerCase();
   return OVERLOAD_MARKERS.some((marker) => lower.includes(marker));
-}
-
-/** The router's own answer when the last attempt failed for `reason`; null means pass the upstream answer on. */
-export function finalErrorFor(reason: FailoverReason): { status: number; message: string } | null {
-  switch (reason) {
-    case "upstream_connect_error":
-      return { status: 502, message: "Could not connect to the upstream model" };
-    case "upstream_header_timeout":
-      return { status: 504, message: "The upstream model did not answer in time" };
-    case "upstream_first_body_byte_timeout":
-      return { status: 504, message: "The upstream model sent no response body in time" };
-    case "upstream_first_body_byte_error":
-      return { status: 502, message: "The upstream response body failed before its first byte" };
-    case "upstream_500":
-    case "upstream_502":
-    case "upstream_503":
-    case "upstream_504":
-    case "upstream_overloaded":
-      return null;
-  }
 }

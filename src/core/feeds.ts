@@ -1,4 +1,4 @@
-// Parses the two Chutes control-plane feeds (SPEC §12). Unknown fields are ignored; a row with a wrong type is
+// Parses the two Chutes control-plane feeds (docs/contract.md §12). Unknown fields are ignored; a row with a wrong type is
 // skipped alone and counted; a body of the wrong shape altogether (HTML, not an array, not a list) is a failure.
 import * as v from "valibot";
 

@@ -1,4 +1,4 @@
-// Which mode a request's `model` selects (SPEC §3), and the allowlist check for list and direct modes.
+// Which mode a request's `model` selects (docs/contract.md §3), and the allowlist check for list and direct modes.
 
 export type RoutingMode =
   | { kind: "alias"; confidentialOnly: boolean }
@@ -48,7 +48,7 @@ export function parseModelList(raw: string): string[] {
   return models;
 }
 
-/** The requested models that are not allowlisted; none when the allowlist is empty (SPEC §3). */
+/** The requested models that are not allowlisted; none when the allowlist is empty (docs/contract.md §3). */
 export function findUnknownModels(models: readonly string[], allowlist: ReadonlySet<string>): string[] {
   if (allowlist.size === 0) return [];
   return models.filter((model) => !allowlist.has(model));

@@ -12,16 +12,16 @@ describe("applyOutcomesToBreakers", () => {
           status: 200,
           selected: "b",
           attempts: [
-            { model: "a", result: "retryable", reason: "upstream_503" },
-            { model: "b", result: "committed", reason: null },
+            { model: "a", outcome: "retryable", reason: "upstream_503" },
+            { model: "b", outcome: "committed", reason: null },
           ],
         },
         {
           status: 200,
           selected: "b",
           attempts: [
-            { model: "a", result: "retryable", reason: "upstream_503" },
-            { model: "b", result: "committed", reason: null },
+            { model: "a", outcome: "retryable", reason: "upstream_503" },
+            { model: "b", outcome: "committed", reason: null },
           ],
         },
       ],
@@ -38,7 +38,7 @@ describe("applyOutcomesToBreakers", () => {
     expect(
       applyOutcomesToBreakers(
         {},
-        [{ status: 400, selected: "a", attempts: [{ model: "a", result: "passthrough", reason: null }] }],
+        [{ status: 400, selected: "a", attempts: [{ model: "a", outcome: "passthrough", reason: null }] }],
         OPTIONS,
         0,
       ),
@@ -53,15 +53,15 @@ describe("tallyCounters", () => {
         status: 200,
         selected: "b",
         attempts: [
-          { model: "a", result: "retryable", reason: "upstream_503" },
-          { model: "b", result: "committed", reason: null },
+          { model: "a", outcome: "retryable", reason: "upstream_503" },
+          { model: "b", outcome: "committed", reason: null },
         ],
       },
-      { status: 200, selected: "b", attempts: [{ model: "b", result: "committed", reason: null }] },
+      { status: 200, selected: "b", attempts: [{ model: "b", outcome: "committed", reason: null }] },
       {
         status: 502,
         selected: null,
-        attempts: [{ model: "a", result: "retryable", reason: "upstream_connect_error" }],
+        attempts: [{ model: "a", outcome: "retryable", reason: "upstream_connect_error" }],
       },
     ]);
     expect(deltas).toEqual([

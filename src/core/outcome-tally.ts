@@ -1,11 +1,16 @@
-// Turns a batch of outcome reports into breaker transitions and counter increments (SPEC §7, §11).
+// Turns a batch of outcome reports into breaker transitions and counter increments (docs/contract.md §7, §11).
 import {
   type BreakerOptions,
   type BreakerState,
   recordBreakerFailure,
   recordBreakerSuccess,
 } from "./breaker.ts";
-import type { OutcomeReport } from "./outcome.ts";
+import type { AttemptRecord, OutcomeReport } from "./outcome.ts";
+
+/** What the tally reads of a report. */
+export type ReportFacts = Omit<OutcomeReport, "attempts"> & {
+  attempts: ReadonlyArray<Pick<AttemptRecord, "model" | "outcome" | "reason">>;
+};
 
 /** A counter increment: metric name, its labels, and how much to add. */
 export interface CounterDelta {
@@ -17,7 +22,7 @@ export interface CounterDelta {
 /** Every retryable failure counts against its model's breaker; a committed 2xx resets it. Returns the changed. */
 export function applyOutcomesToBreakers(
   breakers: Readonly<Record<string, BreakerState>>,
-  reports: readonly OutcomeReport[],
+  reports: readonly ReportFacts[],
   options: BreakerOptions,
   nowMs: number,
 ): Record<string, BreakerState> {
@@ -25,16 +30,16 @@ export function applyOutcomesToBreakers(
   for (const report of reports) {
     for (const attempt of report.attempts) {
       const current = changed[attempt.model] ?? breakers[attempt.model];
-      if (attempt.result === "retryable")
+      if (attempt.outcome === "retryable")
         changed[attempt.model] = recordBreakerFailure(current, options, nowMs);
-      if (attempt.result === "committed") changed[attempt.model] = recordBreakerSuccess();
+      if (attempt.outcome === "committed") changed[attempt.model] = recordBreakerSuccess();
     }
   }
   return changed;
 }
 
 /** Counter increments for a batch, merged by metric and labels. */
-export function tallyCounters(reports: readonly OutcomeReport[]): CounterDelta[] {
+export function tallyCounters(reports: readonly ReportFacts[]): CounterDelta[] {
   const merged = new Map<string, CounterDelta>();
   const add = (metric: CounterDelta["metric"], labels: Record<string, string>) => {
     const id = `${metric}${JSON.stringify(labels)}`;

@@ -1,4 +1,4 @@
-// Renders the SPEC §11 metrics in the Prometheus text exposition format (version 0.0.4). Written by hand
+// Renders the docs/contract.md §11 metrics in the Prometheus text exposition format (version 0.0.4). Written by hand
 // because the format is a few lines of escaping, while prom-client expects Node and a process-wide registry.
 import { type BreakerOptions, breakerPhase } from "./breaker.ts";
 import type { CounterDelta } from "./outcome-tally.ts";

@@ -31,7 +31,7 @@ function allowlistOf(names: string[], confidential: string[] = []): [AllowlistVi
 const EMPTY_ALLOWLIST = allowlistOf([]);
 
 describe("scoreRow", () => {
-  it("scores the SPEC worked example at 0.8", () => {
+  it("scores the contract's worked example at 0.8", () => {
     const { score } = scoreRow(
       row({
         active_instance_count: 4,

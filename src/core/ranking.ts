@@ -1,4 +1,4 @@
-// Candidate ranking, identical to the original Chutes Autopilot (SPEC §4). Pure: same rows in, same order out,
+// Candidate ranking, identical to the original Chutes Autopilot (docs/contract.md §4). Pure: same rows in, same order out,
 // whatever order the rows came in.
 import type { UtilizationRow } from "./feeds.ts";
 
@@ -24,7 +24,7 @@ export interface AllowlistView {
   isConfidential(name: string): boolean;
 }
 
-/** SPEC §4 score of one row. */
+/** docs/contract.md §4 score of one row. */
 export function scoreRow(row: UtilizationRow): {
   score: number;
   utilization: number;
@@ -78,7 +78,7 @@ export function rankCandidates(
   return ranked.filter((candidate) => !seen.has(candidate.name) && seen.add(candidate.name));
 }
 
-/** Score desc, instances desc, current utilization asc, 5m rate-limit ratio asc, name asc (SPEC §4). */
+/** Score desc, instances desc, current utilization asc, 5m rate-limit ratio asc, name asc (docs/contract.md §4). */
 export function compareCandidates(a: Candidate, b: Candidate): number {
   return (
     b.score - a.score ||

@@ -1,4 +1,4 @@
-// Readiness verdict (SPEC §10): the first failing check, in the contract's order.
+// Readiness verdict (docs/contract.md §10): the first failing check, in the contract's order.
 import { feedAgeMs, type RoutingView } from "./snapshot.ts";
 
 export type NotReadyCode =

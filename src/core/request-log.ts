@@ -1,21 +1,12 @@
-// The one structured log line per request (SPEC §11). Built from routing facts only: never bodies, keys,
+// The one structured log line per request (docs/contract.md §11). Built from routing facts only: never bodies, keys,
 // token hashes or client IPs — there is no field that could hold them.
-import type { FailoverReason } from "./failover-policy.ts";
-import type { AttemptResult } from "./sticky-policy.ts";
-
-export interface AttemptLog {
-  model: string;
-  outcome: AttemptResult;
-  reason: FailoverReason | null;
-  status: number | null;
-  ms: number;
-}
+import type { AttemptRecord } from "./outcome.ts";
 
 /** What a route learns about its request while handling it. */
 export interface RequestLogFields {
   mode: "alias" | "list" | "direct" | null;
   candidates: number;
-  attempts: AttemptLog[];
+  attempts: AttemptRecord[];
   selected: string | null;
   /** Time to the first body byte sent to the client, for committed answers. */
   ttfbMs: number | null;

@@ -4,7 +4,7 @@ import type { BreakerState } from "./breaker.ts";
 import type { ModelEntry, UtilizationRow } from "./feeds.ts";
 import { type Candidate, rankCandidates } from "./ranking.ts";
 
-/** Freshness of one feed. A failed refresh keeps `lastSuccessMs` (last-known-good, SPEC §10). */
+/** Freshness of one feed. A failed refresh keeps `lastSuccessMs` (last-known-good, docs/contract.md §10). */
 export interface FeedStatus {
   lastSuccessMs: number | null;
   lastAttemptMs: number | null;
@@ -14,7 +14,7 @@ export interface FeedStatus {
 }
 
 export interface RoutingView {
-  /** Ranked best first (SPEC §4), breakers not yet applied. */
+  /** Ranked best first (docs/contract.md §4), breakers not yet applied. */
   candidates: Candidate[];
   /** Allowlisted model ids, in feed order. */
   allowlist: string[];
@@ -36,7 +36,34 @@ export function feedAgeMs(feed: FeedStatus, nowMs: number): number | null {
   return feed.lastSuccessMs === null ? null : Math.max(0, nowMs - feed.lastSuccessMs);
 }
 
-/** Ranks utilization rows against the allowlist models (SPEC §4 eligibility and order). */
+/** The last-known-good rows of both feeds with their freshness: what the control plane stores. */
+export interface Feeds {
+  utilization: { status: FeedStatus; rows: UtilizationRow[] };
+  models: { status: FeedStatus; rows: ModelEntry[] };
+}
+
+export type FeedName = keyof Feeds;
+
+/** An empty feed pair, as on a first deploy. */
+export function emptyFeeds(): Feeds {
+  return {
+    utilization: { status: { ...EMPTY_FEED_STATUS }, rows: [] },
+    models: { status: { ...EMPTY_FEED_STATUS }, rows: [] },
+  };
+}
+
+/** The routing view of stored feeds and breakers. */
+export function buildView(feeds: Feeds, breakers: RoutingView["breakers"]): RoutingView {
+  return {
+    candidates: rankSnapshot(feeds.utilization.rows, feeds.models.rows),
+    allowlist: feeds.models.rows.map((model) => model.id),
+    utilization: feeds.utilization.status,
+    models: feeds.models.status,
+    breakers,
+  };
+}
+
+/** Ranks utilization rows against the allowlist models (docs/contract.md §4 eligibility and order). */
 export function rankSnapshot(rows: readonly UtilizationRow[], models: readonly ModelEntry[]): Candidate[] {
   const confidential = new Set(
     models.filter((model) => model.confidential_compute === true).map((m) => m.id),

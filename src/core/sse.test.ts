@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { endsAtEventBoundary, endsWithBareErrorLine, formatStreamErrorEvent, isEventStream } from "./sse.ts";
+import { endsAtEventBoundary, endsWithBareErrorLine, isEventStream } from "./sse.ts";
 
 describe("isEventStream", () => {
   it.each([
@@ -10,20 +10,6 @@ describe("isEventStream", () => {
     [null, false],
   ])("%j → %s", (contentType, expected) => {
     expect(isEventStream(contentType)).toBe(expected);
-  });
-});
-
-describe("formatStreamErrorEvent", () => {
-  it("is one complete SSE event carrying an OpenAI error with code upstream_stream_error", () => {
-    const event = formatStreamErrorEvent("stalled", false);
-    expect(event.endsWith("\n\n")).toBe(true);
-    expect(JSON.parse(event.replace(/^data: /, ""))).toEqual({
-      error: { message: "stalled", type: "upstream_error", param: null, code: "upstream_stream_error" },
-    });
-  });
-
-  it("starts on a fresh line when the stream stopped mid-event", () => {
-    expect(formatStreamErrorEvent("x", true).startsWith("\n\ndata: ")).toBe(true);
   });
 });
 

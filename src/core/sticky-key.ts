@@ -1,4 +1,4 @@
-// Where a client's sticky key comes from (SPEC §5): its Authorization value, else its IP. The shell hashes the
+// Where a client's sticky key comes from (docs/contract.md §5): its Authorization value, else its IP. The shell hashes the
 // token with SHA-256 before it is used anywhere; the raw token is never stored or logged.
 
 export type StickySource = { kind: "auth"; token: string } | { kind: "ip"; ip: string } | null;

@@ -9,7 +9,7 @@ describe("stickyUpdateAfter", () => {
       stickyUpdateAfter({
         stickyModel: null,
         candidates: CANDIDATES,
-        attempts: [{ model: "a", result: "committed" }],
+        attempts: [{ model: "a", outcome: "committed" }],
       }),
     ).toEqual({
       kind: "set",
@@ -22,7 +22,7 @@ describe("stickyUpdateAfter", () => {
       stickyUpdateAfter({
         stickyModel: "b",
         candidates: ["b", "a"],
-        attempts: [{ model: "b", result: "committed" }],
+        attempts: [{ model: "b", outcome: "committed" }],
       }),
     ).toEqual({
       kind: "none",
@@ -35,8 +35,8 @@ describe("stickyUpdateAfter", () => {
         stickyModel: "a",
         candidates: CANDIDATES,
         attempts: [
-          { model: "a", result: "retryable" },
-          { model: "b", result: "passthrough" },
+          { model: "a", outcome: "retryable" },
+          { model: "b", outcome: "passthrough" },
         ],
       }),
     ).toEqual({ kind: "set", model: "b" });
@@ -47,7 +47,7 @@ describe("stickyUpdateAfter", () => {
       stickyUpdateAfter({
         stickyModel: "c",
         candidates: ["c"],
-        attempts: [{ model: "c", result: "retryable" }],
+        attempts: [{ model: "c", outcome: "retryable" }],
       }),
     ).toEqual({
       kind: "forget",
@@ -59,7 +59,7 @@ describe("stickyUpdateAfter", () => {
       stickyUpdateAfter({
         stickyModel: "z",
         candidates: CANDIDATES,
-        attempts: [{ model: "a", result: "passthrough" }],
+        attempts: [{ model: "a", outcome: "passthrough" }],
       }),
     ).toEqual({
       kind: "forget",
@@ -72,9 +72,9 @@ describe("stickyUpdateAfter", () => {
         stickyModel: "a",
         candidates: CANDIDATES,
         attempts: [
-          { model: "a", result: "retryable" },
-          { model: "b", result: "retryable" },
-          { model: "c", result: "committed" },
+          { model: "a", outcome: "retryable" },
+          { model: "b", outcome: "retryable" },
+          { model: "c", outcome: "committed" },
         ],
       }),
     ).toEqual({ kind: "set", model: "c" });
@@ -85,7 +85,7 @@ describe("stickyUpdateAfter", () => {
       stickyUpdateAfter({
         stickyModel: "a",
         candidates: CANDIDATES,
-        attempts: [{ model: "a", result: "passthrough" }],
+        attempts: [{ model: "a", outcome: "passthrough" }],
       }),
     ).toEqual({
       kind: "none",

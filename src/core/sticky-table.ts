@@ -1,4 +1,4 @@
-// Sticky entries' lifetime rules (SPEC §5), shared by the shard object and tested without it: an entry expires
+// Sticky entries' lifetime rules (docs/contract.md §5), shared by the shard object and tested without it: an entry expires
 // after ttlSeconds without a write; a shard keeps at most maxEntries, evicting the least recently written.
 
 export interface StickyLimits {

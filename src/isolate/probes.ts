@@ -2,17 +2,23 @@
 // it as open, so a recovering model gets one request per isolate rather than a stampede. Fleet-wide there can
 // be one probe per isolate; the trade-off accepted for keeping the control-plane object off the request path.
 
-const probing = new Set<string>();
-
-export function probingModels(): ReadonlySet<string> {
-  return probing;
+export interface ProbeSet {
+  /** Half-open models a request from this isolate is probing now. */
+  probing(): ReadonlySet<string>;
+  /** Claims the given half-open models for one request; call the returned function when it is decided. */
+  claim(models: readonly string[]): () => void;
 }
 
-/** Claims the given half-open models for this request; call the returned function when it is decided. */
-export function claimProbes(models: readonly string[]): () => void {
-  const claimed = models.filter((model) => !probing.has(model));
-  for (const model of claimed) probing.add(model);
-  return () => {
-    for (const model of claimed) probing.delete(model);
+export function createProbeSet(): ProbeSet {
+  const probing = new Set<string>();
+  return {
+    probing: () => probing,
+    claim(models) {
+      const claimed = models.filter((model) => !probing.has(model));
+      for (const model of claimed) probing.add(model);
+      return () => {
+        for (const model of claimed) probing.delete(model);
+      };
+    },
   };
 }

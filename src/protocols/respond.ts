@@ -1,59 +1,67 @@
-// Turns a failover result into the client's response (SPEC §7–§9). A committed stream takes over the request's
-// log line (SPEC §11) and writes it when the relay ends, with time to first byte and how the stream ended.
+// What every protocol's answer shares (docs/contract.md §9, §11): the router's response headers, the routing
+// facts written into the request's log line, and the relay of a committed stream, which takes over the log
+// line and writes it when the stream ends, with time to first byte and how the stream ended.
 import type { RequestLogHandle } from "../app-env.ts";
+import { type Failure, failureCode } from "../core/failure.ts";
 import { isEventStream } from "../core/sse.ts";
-import type { FailoverResult } from "../upstream/failover.ts";
-import { type RelayEnd, relayBody } from "../upstream/relay.ts";
+import type { RoutingResult } from "../routing/routing-request.ts";
+import type { CommittedAttempt } from "../upstream/attempt.ts";
+import { type RelayEnd, relayBody, type StreamFraming } from "../upstream/relay.ts";
 
 export interface ResponseMeta {
   requestId: string;
-  /** Alias and list modes name the model that answered. */
-  showSelected: boolean;
   idleTimeoutMs: number;
   startedMs: number;
   log: RequestLogHandle;
 }
 
-export function respond(result: FailoverResult, meta: ResponseMeta): Response {
-  if (result.kind === "router_error") {
-    const { error } = result;
-    meta.log.fields.errorCode = error.code;
-    const headers = routerHeaders(meta, result.attempts.length, null);
-    headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(error.toBody()), { status: error.status, headers });
-  }
+/** Copies the routing facts into the log line. */
+export function recordRouting(log: RequestLogHandle, result: RoutingResult): void {
+  const { fields } = log;
+  fields.mode = result.trace.mode;
+  fields.candidates = result.trace.candidates;
+  fields.snapshotAgeMs = result.trace.snapshotAgeMs;
+  fields.attempts = result.trace.attempts;
+  fields.selected = result.kind === "committed" || result.kind === "upstream_answer" ? result.model : null;
+  if (result.kind === "refused" || result.kind === "failed") fields.errorCode = failureCode(result.failure);
+}
 
-  const upstream = result.kind === "committed" ? result.outcome.response : result.response;
-  const headers = new Headers(upstream.headers);
-  for (const [name, value] of routerHeaders(meta, result.attempts.length, result.model))
-    headers.set(name, value);
+/**
+ * `x-request-id` and `x-chutes-autopilot-attempts` on every answer after attempts, plus
+ * `x-chutes-autopilot-selected` in alias and list modes when a model answered.
+ */
+export function routerHeaders(meta: ResponseMeta, result: RoutingResult): Headers {
+  const headers = new Headers({
+    "x-request-id": meta.requestId,
+    "x-chutes-autopilot-attempts": String(result.trace.attempts.length),
+  });
+  const selected = result.kind === "committed" || result.kind === "upstream_answer" ? result.model : null;
+  if (result.trace.mode !== "direct" && selected !== null)
+    headers.set("x-chutes-autopilot-selected", selected);
+  return headers;
+}
 
-  if (result.kind === "upstream_answer") {
-    return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
-  }
-
+/** The client's body for a committed attempt: relayed through `framing`, writing the log line at its end. */
+export function relayCommitted(
+  commit: CommittedAttempt,
+  framing: StreamFraming,
+  meta: ResponseMeta,
+): ReadableStream<Uint8Array> {
   meta.log.fields.ttfbMs = Date.now() - meta.startedMs;
   const writeLog = meta.log.defer();
-  headers.delete("content-length");
-  const body = relayBody(result.outcome.first, result.outcome.reader, {
+  return relayBody(commit.first, commit.reader, {
     idleTimeoutMs: meta.idleTimeoutMs,
-    isEventStream: isEventStream(upstream.headers.get("content-type")),
-    abortUpstream: result.outcome.abort,
+    isEventStream: isEventStream(commit.response.headers.get("content-type")),
+    framing,
+    abortUpstream: commit.abort,
     onEnd: (end: RelayEnd) => {
       meta.log.fields.streamEnd = end;
       if (end !== "complete")
         meta.log.fields.errorCode = end === "client_cancel" ? "client_cancel" : "upstream_stream_error";
-      writeLog(upstream.status);
+      writeLog(commit.response.status);
     },
   });
-  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers });
 }
 
-function routerHeaders(meta: ResponseMeta, attempts: number, selected: string | null): Headers {
-  const headers = new Headers({
-    "x-request-id": meta.requestId,
-    "x-chutes-autopilot-attempts": String(attempts),
-  });
-  if (meta.showSelected && selected !== null) headers.set("x-chutes-autopilot-selected", selected);
-  return headers;
-}
+/** A failure a protocol renders as its own answer. */
+export type FailureRenderer = (failure: Failure, headers?: HeadersInit) => Response;

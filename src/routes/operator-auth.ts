@@ -3,13 +3,12 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env.ts";
 import { isAllowedKey, presentedKey } from "../core/api-keys.ts";
-import { RouterError } from "../core/router-error.ts";
+import { FailureError } from "../core/failure.ts";
 
 export const requireOperatorKey = createMiddleware<AppEnv>(async (c, next) => {
-  const keys = c.get("config").routerApiKeys;
+  const keys = c.get("config").auth.routerApiKeys;
   if (keys.length > 0 && !isAllowedKey(presentedKey(c.req.header("authorization") ?? null), keys)) {
-    c.header("www-authenticate", 'Basic realm="Chutes AutoPilot", charset="UTF-8"');
-    throw new RouterError(401, "invalid_request_error", "invalid_api_key", "Invalid or missing API key");
+    throw new FailureError({ kind: "invalid_api_key", challenge: "basic" });
   }
   await next();
 });

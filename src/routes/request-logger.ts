@@ -1,9 +1,9 @@
-// Writes the request's one log line (SPEC §11) when its answer is complete: after the handler for whole
+// Writes the request's one log line (docs/contract.md §11) when its answer is complete: after the handler for whole
 // answers, or, for a committed stream, when the relay ends (the handler marks the line deferred).
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env.ts";
+import { FailureError, failureCode } from "../core/failure.ts";
 import { emptyLogFields, type RequestLog } from "../core/request-log.ts";
-import { RouterError } from "../core/router-error.ts";
 
 export const requestLogger = createMiddleware<AppEnv>(async (c, next) => {
   const startedMs = Date.now();
@@ -30,6 +30,6 @@ export const requestLogger = createMiddleware<AppEnv>(async (c, next) => {
     },
   });
   await next();
-  if (c.error instanceof RouterError) fields.errorCode = c.error.code;
+  if (c.error instanceof FailureError) fields.errorCode = failureCode(c.error.failure);
   if (!deferred) write(c.res.status);
 });

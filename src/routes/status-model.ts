@@ -1,5 +1,5 @@
 // What the status page and its JSON show, computed once from the control plane's metrics.
-import { breakerOptionsOf, type Config } from "../config.ts";
+import type { Config } from "../config.ts";
 import { type BreakerPhase, breakerPhase } from "../core/breaker.ts";
 import type { Candidate } from "../core/ranking.ts";
 import type { Readiness } from "../core/readiness.ts";
@@ -31,7 +31,6 @@ export function buildStatusModel(
   nowMs: number,
 ): StatusModel {
   const { view } = metrics;
-  const breakerOptions = breakerOptionsOf(config);
   return {
     ready: readiness.ready,
     notReadyCode: readiness.ready ? null : readiness.code,
@@ -41,7 +40,7 @@ export function buildStatusModel(
     candidates: view.candidates.map((candidate, index) => ({
       rank: index + 1,
       ...candidate,
-      breaker: breakerPhase(view.breakers[candidate.name], breakerOptions, nowMs),
+      breaker: breakerPhase(view.breakers[candidate.name], config.breaker, nowMs),
     })),
     recentFailovers: { windowMs: metrics.recentWindowMs, reasons: metrics.recentFailovers },
     generatedAt: new Date(nowMs).toISOString(),

@@ -1,9 +1,8 @@
 // GET /status: the status page for browsers, the same facts as JSON for `Accept: application/json`.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env.ts";
-import { readinessLimitsOf } from "../config.ts";
-import { controlPlane } from "../control/routing-view.ts";
 import { evaluateReadiness } from "../core/readiness.ts";
+import { controlPlaneStub } from "../state/control-plane.ts";
 import { requireConfig } from "./config-guard.ts";
 import { requireOperatorKey } from "./operator-auth.ts";
 import { buildStatusModel } from "./status-model.ts";
@@ -14,8 +13,8 @@ export const statusRoutes = new Hono<AppEnv>();
 statusRoutes.get("/status", requireConfig, requireOperatorKey, async (c) => {
   const nowMs = Date.now();
   const config = c.get("config");
-  const metrics = await controlPlane(c.env).getMetrics();
-  const readiness = evaluateReadiness(metrics.view, readinessLimitsOf(config), nowMs);
+  const metrics = await controlPlaneStub(c.env).getMetrics();
+  const readiness = evaluateReadiness(metrics.view, config.readiness, nowMs);
   const model = buildStatusModel(metrics, readiness, config, nowMs);
   if ((c.req.header("accept") ?? "").includes("application/json")) return c.json(model);
   return c.html(`<!doctype html>${(<StatusPage model={model} />).toString()}`);

@@ -1,16 +1,11 @@
 // SQLite persistence of the control-plane object (tables documented in storage-schema.md).
 // Synchronous calls on ctx.storage.sql; the object keeps a copy in memory and writes through.
+import type { OutcomeWriter } from "../control/outcomes.ts";
+import type { FeedWriter } from "../control/refresh.ts";
 import type { BreakerState } from "../core/breaker.ts";
 import type { ModelEntry, UtilizationRow } from "../core/feeds.ts";
 import type { CounterDelta } from "../core/outcome-tally.ts";
-import { EMPTY_FEED_STATUS, type FeedStatus } from "../core/snapshot.ts";
-
-export type FeedName = "utilization" | "models";
-
-export interface StoredFeeds {
-  utilization: { status: FeedStatus; rows: UtilizationRow[] };
-  models: { status: FeedStatus; rows: ModelEntry[] };
-}
+import { emptyFeeds, type FeedName, type FeedStatus, type Feeds } from "../core/snapshot.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS feeds (
@@ -52,7 +47,7 @@ type FeedRow = {
 type BreakerRow = { model: string; consecutive_failures: number; opened_at_ms: number | null };
 
 /** Thin typed access to the object's tables. */
-export class ControlPlaneStore {
+export class ControlPlaneStore implements FeedWriter, OutcomeWriter {
   readonly #sql: SqlStorage;
 
   constructor(sql: SqlStorage) {
@@ -60,11 +55,8 @@ export class ControlPlaneStore {
     this.#sql.exec(SCHEMA);
   }
 
-  loadFeeds(): StoredFeeds {
-    const feeds: StoredFeeds = {
-      utilization: { status: { ...EMPTY_FEED_STATUS }, rows: [] },
-      models: { status: { ...EMPTY_FEED_STATUS }, rows: [] },
-    };
+  loadFeeds(): Feeds {
+    const feeds = emptyFeeds();
     for (const row of this.#sql.exec<FeedRow>("SELECT * FROM feeds")) {
       const status: FeedStatus = {
         lastSuccessMs: row.last_success_ms,
@@ -72,8 +64,9 @@ export class ControlPlaneStore {
         lastError: row.last_error,
         skippedRows: row.skipped_rows,
       };
-      if (row.name === "utilization") feeds.utilization = { status, rows: JSON.parse(row.rows_json) };
-      if (row.name === "models") feeds.models = { status, rows: JSON.parse(row.rows_json) };
+      if (row.name === "utilization")
+        feeds.utilization = { status, rows: JSON.parse(row.rows_json) as UtilizationRow[] };
+      if (row.name === "models") feeds.models = { status, rows: JSON.parse(row.rows_json) as ModelEntry[] };
     }
     return feeds;
   }

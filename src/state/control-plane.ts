@@ -1,23 +1,28 @@
-// The fleet's single control-plane object: last-known-good snapshot and allowlist, feed timestamps, breakers.
-// It fetches the feeds itself (from cron via refreshNow, and from its own alarm between ticks) because it is
-// the one writer: concurrent refreshes coalesce into one in-flight run, so they can never interleave into a
-// mixed or older state. Requests read it through the isolate cache (control/routing-view.ts), never per request.
+// The fleet's single control-plane object: last-known-good snapshot and allowlist, feed timestamps, breakers,
+// counters. A thin shell: it loads its tables, calls the plain functions in control/ with its store and clock,
+// and keeps the result in memory. It fetches the feeds itself (from cron via refreshNow, and from its own alarm
+// between ticks) because it is the one writer: concurrent refreshes coalesce into one in-flight run, so they
+// can never interleave into a mixed or older state. Requests read it through isolate/view-cache.ts, never per
+// request.
 import { DurableObject } from "cloudflare:workers";
-import { breakerOptionsOf, readConfig } from "../config.ts";
-import { fetchFeed } from "../control/fetch-feed.ts";
-import { planRefresh } from "../control/refresh-plan.ts";
-import { type FeedParse, type ModelEntry, parseModelsFeed, parseUtilizationFeed } from "../core/feeds.ts";
+import { readConfig } from "../config.ts";
+import { applyOutcomeReports, RECENT_FAILOVERS_MS } from "../control/outcomes.ts";
+import { type RefreshReport, refreshFeeds } from "../control/refresh.ts";
+import type { ModelEntry } from "../core/feeds.ts";
 import type { OutcomeReport } from "../core/outcome.ts";
-import { applyOutcomesToBreakers, type CounterDelta, tallyCounters } from "../core/outcome-tally.ts";
-import { PRIVATE_CHUTE_NAME } from "../core/ranking.ts";
-import { type FeedStatus, type RoutingView, rankSnapshot } from "../core/snapshot.ts";
-import { ControlPlaneStore, type FeedName, type StoredFeeds } from "./control-plane-store.ts";
+import type { CounterDelta } from "../core/outcome-tally.ts";
+import { buildView, type Feeds, type RoutingView } from "../core/snapshot.ts";
+import { ControlPlaneStore } from "./control-plane-store.ts";
 
 /** The name of the one control-plane object. */
 export const CONTROL_PLANE_NAME = "control-plane";
 
-/** How far back the status page's "recent failovers" look. */
-export const RECENT_FAILOVERS_MS = 15 * 60_000;
+export type ControlPlaneStub = DurableObjectStub<ControlPlane>;
+
+/** The stub of the fleet's one control-plane object. */
+export function controlPlaneStub(env: Env): ControlPlaneStub {
+  return env.CONTROL_PLANE.getByName(CONTROL_PLANE_NAME);
+}
 
 export interface ControlPlaneMetrics {
   view: RoutingView;
@@ -26,27 +31,19 @@ export interface ControlPlaneMetrics {
   recentWindowMs: number;
 }
 
-/** What one refresh did, for the cron log. */
-export interface RefreshReport {
-  utilization: "ok" | "failed" | "skipped";
-  models: "ok" | "failed" | "skipped";
-  candidates: number;
-}
-
 export class ControlPlane extends DurableObject<Env> {
-  #store!: ControlPlaneStore;
-  #feeds!: StoredFeeds;
-  #view!: RoutingView;
+  readonly #store: ControlPlaneStore;
+  #feeds: Feeds;
+  #view: RoutingView;
   #inflight: Promise<RefreshReport> | null = null;
   #alarmChecked = false;
 
+  // Loading is synchronous SQL, so the constructor needs no blockConcurrencyWhile: nothing can run before it ends.
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      this.#store = new ControlPlaneStore(ctx.storage.sql);
-      this.#feeds = this.#store.loadFeeds();
-      this.#view = this.#buildView(this.#store.loadBreakers());
-    });
+    this.#store = new ControlPlaneStore(ctx.storage.sql);
+    this.#feeds = this.#store.loadFeeds();
+    this.#view = buildView(this.#feeds, this.#store.loadBreakers());
   }
 
   /** The routing view isolates cache; also makes sure the refresh alarm is running. */
@@ -64,22 +61,7 @@ export class ControlPlane extends DurableObject<Env> {
   reportOutcomes(reports: OutcomeReport[]): RoutingView {
     const parsed = readConfig(this.env);
     if (!parsed.ok) return this.#view;
-    const changed = applyOutcomesToBreakers(
-      this.#view.breakers,
-      reports,
-      breakerOptionsOf(parsed.config),
-      Date.now(),
-    );
-    const breakers = { ...this.#view.breakers };
-    for (const [model, state] of Object.entries(changed)) {
-      this.#store.saveBreaker(model, state);
-      if (state.consecutiveFailures === 0 && state.openedAtMs === null) delete breakers[model];
-      else breakers[model] = state;
-    }
-    const counters = tallyCounters(reports);
-    this.#store.addCounters(counters);
-    this.#store.addRecentFailovers(counters, Date.now(), RECENT_FAILOVERS_MS);
-    this.#view = { ...this.#view, breakers };
+    this.#view = applyOutcomeReports(this.#view, reports, parsed.config.breaker, this.#store, Date.now());
     return this.#view;
   }
 
@@ -104,8 +86,8 @@ export class ControlPlane extends DurableObject<Env> {
       await this.#refresh();
     } finally {
       const config = readConfig(this.env);
-      if (config.ok && config.config.utilizationRefreshMs > 0) {
-        await this.ctx.storage.setAlarm(Date.now() + config.config.utilizationRefreshMs);
+      if (config.ok && config.config.feeds.utilizationRefreshMs > 0) {
+        await this.ctx.storage.setAlarm(Date.now() + config.config.feeds.utilizationRefreshMs);
       }
     }
   }
@@ -114,7 +96,7 @@ export class ControlPlane extends DurableObject<Env> {
     if (this.#alarmChecked) return;
     this.#alarmChecked = true;
     const config = readConfig(this.env);
-    if (!config.ok || config.config.utilizationRefreshMs === 0) return;
+    if (!config.ok || config.config.feeds.utilizationRefreshMs === 0) return;
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
   }
 
@@ -127,65 +109,15 @@ export class ControlPlane extends DurableObject<Env> {
 
   async #runRefresh(): Promise<RefreshReport> {
     const parsed = readConfig(this.env);
-    const report: RefreshReport = { utilization: "skipped", models: "skipped", candidates: 0 };
-    if (!parsed.ok) return report;
-    const config = parsed.config;
-    const startedMs = Date.now();
-    const plan = planRefresh(this.#feeds.models.status, config.modelsRefreshMs, startedMs);
-    const [utilization, models] = await Promise.all([
-      fetchFeed(config.utilizationUrl, config.controlPlaneTimeoutMs, parseUtilizationFeed),
-      plan.models ? fetchFeed(config.modelsUrl, config.controlPlaneTimeoutMs, parseModelsFeed) : null,
-    ]);
-    const finishedMs = Date.now();
-    if (models) {
-      report.models = this.#apply("models", models, startedMs, finishedMs);
-    }
-    report.utilization = this.#apply(
-      "utilization",
-      utilization.ok
-        ? { ...utilization, rows: utilization.rows.filter((r) => r.name !== PRIVATE_CHUTE_NAME) }
-        : utilization,
-      startedMs,
-      finishedMs,
+    if (!parsed.ok) return { utilization: "skipped", models: "skipped", candidates: 0 };
+    const { feeds, utilization, models } = await refreshFeeds(
+      this.#feeds,
+      parsed.config.feeds,
+      this.#store,
+      Date.now,
     );
-    this.#view = this.#buildView(this.#view.breakers);
-    report.candidates = this.#view.candidates.length;
-    return report;
-  }
-
-  /** Stores one feed's outcome: success replaces data and timestamp, failure keeps the last-known-good. */
-  #apply<K extends FeedName>(
-    name: K,
-    result: FeedParse<StoredFeeds[K]["rows"][number]>,
-    startedMs: number,
-    finishedMs: number,
-  ): "ok" | "failed" {
-    const feed: { status: FeedStatus; rows: unknown[] } = this.#feeds[name];
-    if (result.ok) {
-      const status: FeedStatus = {
-        lastSuccessMs: finishedMs,
-        lastAttemptMs: startedMs,
-        lastError: null,
-        skippedRows: result.skipped,
-      };
-      this.#store.saveFeed(name, status, result.rows);
-      feed.status = status;
-      feed.rows = result.rows;
-      return "ok";
-    }
-    const status: FeedStatus = { ...feed.status, lastAttemptMs: startedMs, lastError: result.error };
-    this.#store.saveFeedFailure(name, status);
-    feed.status = status;
-    return "failed";
-  }
-
-  #buildView(breakers: RoutingView["breakers"]): RoutingView {
-    return {
-      candidates: rankSnapshot(this.#feeds.utilization.rows, this.#feeds.models.rows),
-      allowlist: this.#feeds.models.rows.map((model) => model.id),
-      utilization: this.#feeds.utilization.status,
-      models: this.#feeds.models.status,
-      breakers,
-    };
+    this.#feeds = feeds;
+    this.#view = buildView(feeds, this.#view.breakers);
+    return { utilization, models, candidates: this.#view.candidates.length };
   }
 }

@@ -1,9 +1,17 @@
 // One shard of the fleet's sticky assignments (client key → model), SQLite-backed. Keys are spread over
 // STICKY_SHARD_COUNT objects so no single object carries every client; reads come only on an isolate's cache
-// miss, and writes arrive batched per isolate (control/outcome-reporter.ts).
+// miss, and writes arrive batched per isolate (isolate/outcome-queue.ts).
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config.ts";
-import { isExpired } from "../core/sticky-table.ts";
+import { isExpired, shardIndex } from "../core/sticky-table.ts";
+
+/** How many shard objects the sticky assignments are spread over. */
+export const STICKY_SHARD_COUNT = 64;
+
+/** The name of the shard object that holds a key. */
+export function stickyShardName(key: string): string {
+  return `sticky-${shardIndex(key, STICKY_SHARD_COUNT)}`;
+}
 
 /**
  * A write for one key, computed by core/sticky-policy.ts once its request is done, stamped with the time the
@@ -82,8 +90,6 @@ export class StickyShard extends DurableObject<Env> {
 
   #limits() {
     const parsed = readConfig(this.env);
-    return parsed.ok
-      ? { ttlSeconds: parsed.config.stickyTtlSeconds, maxEntries: parsed.config.stickyMaxEntries }
-      : { ttlSeconds: 0, maxEntries: 0 };
+    return parsed.ok ? parsed.config.sticky : { ttlSeconds: 0, maxEntries: 0 };
   }
 }

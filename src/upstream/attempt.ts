@@ -1,4 +1,4 @@
-// One upstream attempt for one model, classified by SPEC §7 before anything reaches the client: committed
+// One upstream attempt for one model, classified by docs/contract.md §7 before anything reaches the client: committed
 // (2xx with a first body byte), failed and retryable (with a response to pass on if it is the last), or an
 // answer that passes through untouched. Failures are data; this never throws.
 import {
@@ -21,7 +21,7 @@ export interface AttemptRequest {
   clientSignal?: AbortSignal;
 }
 
-export type AttemptOutcome =
+export type AttemptVerdict =
   | {
       kind: "committed";
       response: Response;
@@ -40,10 +40,13 @@ export type AttemptOutcome =
   | { kind: "passthrough"; response: Response }
   | { kind: "cancelled" };
 
+/** A 2xx with its first body byte: everything the relay needs. */
+export type CommittedAttempt = Extract<AttemptVerdict, { kind: "committed" }>;
+
 // Overload 429 bodies are small FastAPI JSON; a larger body is read only this far to classify it.
 const MAX_429_BODY_BYTES = 64 * 1024;
 
-export async function attemptUpstream(request: AttemptRequest): Promise<AttemptOutcome> {
+export async function attemptUpstream(request: AttemptRequest): Promise<AttemptVerdict> {
   const { clientSignal } = request;
   if (clientSignal?.aborted) return { kind: "cancelled" };
   const controller = new AbortController();
@@ -64,7 +67,7 @@ async function attemptWithController(
   request: AttemptRequest,
   controller: AbortController,
   abort: (reason: string) => void,
-): Promise<AttemptOutcome> {
+): Promise<AttemptVerdict> {
   let headerTimedOut = false;
   const headerTimer = setTimeout(() => {
     headerTimedOut = true;
@@ -114,7 +117,7 @@ async function gateFirstByte(
   response: Response,
   timeoutMs: number,
   abort: (reason: string) => void,
-): Promise<AttemptOutcome> {
+): Promise<AttemptVerdict> {
   if (!response.body) {
     return {
       kind: "retryable",

@@ -1,15 +1,15 @@
-// Tries the candidates in order until one commits or the failover table says stop (SPEC §7). Returns data:
-// the committed stream's pieces, an upstream answer to pass on, or the router's own final error.
-import { type FailoverReason, finalErrorFor } from "../core/failover-policy.ts";
-import type { AttemptLog } from "../core/request-log.ts";
-import { RouterError } from "../core/router-error.ts";
-import { type AttemptOutcome, attemptUpstream } from "./attempt.ts";
+// Tries the candidates in order until one commits or the failover table says stop (docs/contract.md §7).
+// Returns data: the committed stream's pieces, an upstream answer to pass on, or the router's own failure.
+import type { FailoverReason } from "../core/failover-policy.ts";
+import { type Failure, finalFailureFor } from "../core/failure.ts";
+import type { AttemptRecord } from "../core/outcome.ts";
+import { attemptUpstream, type CommittedAttempt } from "./attempt.ts";
 
 export interface FailoverRequest {
   candidates: readonly string[];
   url: string;
   headers: Headers;
-  /** The client's body with only `model` replaced, per candidate. */
+  /** The upstream request body for a candidate. */
   bodyFor: (model: string) => string;
   headerTimeoutMs: number;
   firstByteTimeoutMs: number;
@@ -22,14 +22,14 @@ export type FailoverResult =
   | {
       kind: "committed";
       model: string;
-      outcome: Extract<AttemptOutcome, { kind: "committed" }>;
-      attempts: AttemptLog[];
+      commit: CommittedAttempt;
+      attempts: AttemptRecord[];
     }
-  | { kind: "upstream_answer"; model: string; response: Response; attempts: AttemptLog[] }
-  | { kind: "router_error"; error: RouterError; attempts: AttemptLog[] };
+  | { kind: "upstream_answer"; model: string; response: Response; attempts: AttemptRecord[] }
+  | { kind: "failure"; failure: Failure; attempts: AttemptRecord[] };
 
 export async function runFailover(request: FailoverRequest): Promise<FailoverResult> {
-  const attempts: AttemptLog[] = [];
+  const attempts: AttemptRecord[] = [];
   let lastReason: FailoverReason = "upstream_connect_error";
   for (const [index, model] of request.candidates.entries()) {
     const startedMs = request.nowMs();
@@ -46,17 +46,11 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
     switch (outcome.kind) {
       case "cancelled": {
         attempts.push({ model, outcome: "cancelled", reason: null, status: null, ms });
-        const error = new RouterError(
-          499,
-          "invalid_request_error",
-          "client_cancel",
-          "The client closed the request",
-        );
-        return { kind: "router_error", error, attempts };
+        return { kind: "failure", failure: { kind: "client_cancel" }, attempts };
       }
       case "committed":
         attempts.push({ model, outcome: "committed", reason: null, status: outcome.response.status, ms });
-        return { kind: "committed", model, outcome, attempts };
+        return { kind: "committed", model, commit: outcome, attempts };
       case "passthrough":
         attempts.push({ model, outcome: "passthrough", reason: null, status: outcome.response.status, ms });
         return { kind: "upstream_answer", model, response: outcome.response, attempts };
@@ -74,9 +68,6 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
         }
     }
   }
-  const final = finalErrorFor(lastReason);
-  const error = final
-    ? new RouterError(final.status, "upstream_error", lastReason, final.message)
-    : new RouterError(502, "upstream_error", lastReason, "No upstream model could answer");
-  return { kind: "router_error", error, attempts };
+  const failure = finalFailureFor(lastReason) ?? { kind: "upstream_failed", reason: lastReason };
+  return { kind: "failure", failure, attempts };
 }

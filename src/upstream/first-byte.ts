@@ -1,4 +1,4 @@
-// Waits for the first non-empty body chunk of a 2xx response, within a deadline (SPEC §7's commit gate).
+// Waits for the first non-empty body chunk of a 2xx response, within a deadline (docs/contract.md §7's commit gate).
 // Nothing is committed to the client before this returns a chunk.
 
 export type FirstChunk =

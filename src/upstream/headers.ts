@@ -1,4 +1,4 @@
-// What reaches Chutes from the client's headers (SPEC §6): never hop-by-hop headers (RFC 9110 §7.6.1, plus any
+// What reaches Chutes from the client's headers (docs/contract.md §6): never hop-by-hop headers (RFC 9110 §7.6.1, plus any
 // the client's Connection header names), `host`, `content-length`, `cookie`, `cf-*`, `x-forwarded-*`, or
 // other client-address headers; in managed mode the router's upstream key replaces the client's Authorization.
 

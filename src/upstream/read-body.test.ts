@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RouterError } from "../core/router-error.ts";
+import { FailureError, failureStatus } from "../core/failure.ts";
 import { readBodyWithLimit } from "./read-body.ts";
 
 const MAX_BYTES = 64;
@@ -25,7 +25,7 @@ async function outcome(request: Request): Promise<string | 413> {
   try {
     return await readBodyWithLimit(request, MAX_BYTES);
   } catch (error) {
-    if (error instanceof RouterError && error.status === 413) return 413;
+    if (error instanceof FailureError && failureStatus(error.failure) === 413) return 413;
     throw error;
   }
 }

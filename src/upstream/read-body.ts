@@ -1,11 +1,11 @@
-// Reads the request body with MAX_REQUEST_BYTES enforced (SPEC §8). A declared Content-Length over the limit is
+// Reads the request body with MAX_REQUEST_BYTES enforced (docs/contract.md §8). A declared Content-Length over the limit is
 // refused before reading; within it, the body is read natively (HTTP framing makes the declared length what
 // arrives) and its real size still checked, so a lying header does not get past. Without Content-Length
 // (chunked) the bytes are counted as they arrive and reading stops at the limit.
 // (Hono's bodyLimit trusts a declared Content-Length, which is why this is not that middleware.)
-import { RouterError } from "../core/router-error.ts";
+import { FailureError } from "../core/failure.ts";
 
-/** The body as UTF-8 text, or a 413 `request_too_large` RouterError. */
+/** The body as UTF-8 text; throws a `request_too_large` FailureError (413). */
 export async function readBodyWithLimit(request: Request, maxBytes: number): Promise<string> {
   const declaredHeader = request.headers.get("content-length");
   const declared = declaredHeader === null ? Number.NaN : Number(declaredHeader);
@@ -42,11 +42,6 @@ async function readCounting(body: ReadableStream<Uint8Array>, maxBytes: number):
   return new TextDecoder().decode(bytes);
 }
 
-function tooLarge(maxBytes: number): RouterError {
-  return new RouterError(
-    413,
-    "invalid_request_error",
-    "request_too_large",
-    `The request body is larger than ${maxBytes} bytes`,
-  );
+function tooLarge(maxBytes: number): FailureError {
+  return new FailureError({ kind: "request_too_large", maxBytes });
 }

@@ -1,22 +1,34 @@
 // Streams a committed upstream body to the client chunk by chunk, pulling only when the client reads (no
 // buffering). After commit nothing is retried: a break, or an upstream silent past UPSTREAM_IDLE_TIMEOUT_MS
-// while we wait on it, ends an SSE stream with one error event and errors any other body. A client that goes
-// away cancels the upstream. Per chunk this does a read and an enqueue only: the idle check is one watchdog
-// timer per idle period, and the stream's tail is looked at once, at its end.
-import { endsAtEventBoundary, endsWithBareErrorLine, formatStreamErrorEvent } from "../core/sse.ts";
+// while we wait on it, ends an SSE stream with one error event and errors any other body (docs/contract.md
+// §7). A client that goes away cancels the upstream. The protocol decides the framing: its transform re-frames
+// chunks (none passes them through untouched) and its encoder writes the error event. Per chunk this does a
+// read, the transform if any, and an enqueue: the idle check is one watchdog timer per idle period, and the
+// upstream's tail is looked at once, at its end.
+import { endsAtEventBoundary, endsWithBareErrorLine } from "../core/sse.ts";
 
 export type RelayEnd = "complete" | "upstream_error" | "idle_timeout" | "client_cancel";
+
+/** How one protocol frames a relayed stream for its client. */
+export interface StreamFraming {
+  /** Re-frames an upstream chunk (an empty result sends nothing yet); null relays chunks untouched. */
+  transform: ((chunk: Uint8Array) => Uint8Array) | null;
+  /** Bytes to send when the upstream ended cleanly, before the client's stream closes. */
+  finish: (() => Uint8Array) | null;
+  /** The event that ends a broken SSE stream; `endedMidEvent` when the upstream stopped inside an event. */
+  errorEvent(message: string, endedMidEvent: boolean): Uint8Array;
+}
 
 export interface RelayOptions {
   idleTimeoutMs: number;
   isEventStream: boolean;
+  framing: StreamFraming;
   /** Aborts the upstream fetch. */
   abortUpstream: (reason: string) => void;
   /** Called exactly once, when the relay ends for any reason. */
   onEnd: (end: RelayEnd) => void;
 }
 
-const encoder = new TextEncoder();
 // Enough of the stream's end to see its last line.
 const TAIL_BYTES = 512;
 
@@ -31,6 +43,7 @@ export function relayBody(
   let waitingSinceMs: number | null = null;
   let stalled = false;
   let watchdog: ReturnType<typeof setTimeout> | null = null;
+  const { transform, finish, errorEvent } = options.framing;
 
   const end = (how: RelayEnd) => {
     if (ended) return;
@@ -55,28 +68,36 @@ export function relayBody(
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        controller.enqueue(first);
+        const framed = transform ? transform(first) : first;
+        if (framed.byteLength > 0) controller.enqueue(framed);
         watchdog = setTimeout(checkIdle, options.idleTimeoutMs);
       },
       async pull(controller) {
         let next: ReadableStreamReadResult<Uint8Array> | null;
-        waitingSinceMs = Date.now();
-        try {
-          next = await reader.read();
-        } catch {
-          next = null;
-        }
-        waitingSinceMs = null;
-        if (next && !next.done && !stalled) {
-          controller.enqueue(next.value);
+        // A transform may hold a chunk back (a partial line); read on until there is something to send.
+        for (;;) {
+          waitingSinceMs = Date.now();
+          try {
+            next = await reader.read();
+          } catch {
+            next = null;
+          }
+          waitingSinceMs = null;
+          if (!next || next.done || stalled) break;
           if (next.value.byteLength > 0) {
             beforeLast = last;
             last = next.value;
           }
-          return;
+          const framed = transform ? transform(next.value) : next.value;
+          if (framed.byteLength > 0 || !transform) {
+            controller.enqueue(framed);
+            return;
+          }
         }
         const tail = tailText(beforeLast, last);
         if (next?.done && !stalled && !(options.isEventStream && endsWithBareErrorLine(tail))) {
+          const closing = finish?.();
+          if (closing && closing.byteLength > 0) controller.enqueue(closing);
           controller.close();
           end("complete");
           return;
@@ -91,7 +112,7 @@ export function relayBody(
             ? `The upstream stream stalled for more than ${options.idleTimeoutMs} ms`
             : "The upstream stream failed";
         if (options.isEventStream) {
-          controller.enqueue(encoder.encode(formatStreamErrorEvent(message, !endsAtEventBoundary(tail))));
+          controller.enqueue(errorEvent(message, !endsAtEventBoundary(tail)));
           controller.close();
         } else {
           controller.error(new Error(message));

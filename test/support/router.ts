@@ -9,10 +9,9 @@ import {
 } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { app } from "../../src/app.ts";
-import { outcomesIdle } from "../../src/control/outcome-reporter.ts";
-import { controlPlane, invalidateRoutingView } from "../../src/control/routing-view.ts";
-import { clearStickyCache } from "../../src/control/sticky-client.ts";
 import worker from "../../src/index.ts";
+import { isolateState } from "../../src/isolate/isolate-state.ts";
+import { controlPlaneStub } from "../../src/state/control-plane.ts";
 
 export const ROUTER_ORIGIN = "http://router.test";
 
@@ -23,15 +22,20 @@ export function callRouter(path: string, init?: RequestInit): Promise<Response> 
 
 /** Forgets this isolate's cached routing view, so the next request reads the control-plane object. */
 export function forgetCachedView(): void {
-  invalidateRoutingView();
+  isolateState(env).views.clear();
+}
+
+/** Forgets this isolate's sticky cache, so the next lookup goes to the shard as another isolate's would. */
+export function clearStickyCache(): void {
+  isolateState(env).sticky.clear();
 }
 
 /** Empties the control-plane object (storage and memory), as on a first deploy. */
 export async function resetControlPlane(): Promise<void> {
-  const object = controlPlane(env);
+  const object = controlPlaneStub(env);
   await runInDurableObject(object, (_instance, state) => state.storage.deleteAll());
   await evictDurableObject(object);
-  invalidateRoutingView();
+  forgetCachedView();
 }
 
 /** Runs the cron trigger to completion, then drops the isolate's cached view. */
@@ -39,7 +43,7 @@ export async function runCron(): Promise<void> {
   const ctx = createExecutionContext();
   await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
   await waitOnExecutionContext(ctx);
-  invalidateRoutingView();
+  forgetCachedView();
 }
 
 /** Sends a request through the app with some vars overridden (a differently configured deployment). */
@@ -70,7 +74,7 @@ export async function settle(): Promise<void> {
 /** Waits (at most 2 s) until every queued outcome report has been flushed by the requests that queued it. */
 export async function settleOutcomes(): Promise<void> {
   const deadline = Date.now() + 2000;
-  while (!outcomesIdle()) {
+  while (!isolateState(env).outcomes.idle()) {
     if (Date.now() > deadline) throw new Error("outcome reports were not flushed within 2 s");
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

@@ -1,0 +1,72 @@
+// OpenAI's error shape (docs/contract.md §8), built here and nowhere else: `{"error":{"message","type","param",
+// "code"}}` with null for absent fields. Every router failure maps to it through one exhaustive switch, and
+// the stream error event that ends a broken SSE stream carries the same body.
+import {
+  type Failure,
+  failureCode,
+  failureHeaders,
+  failureMessage,
+  failureStatus,
+} from "../../core/failure.ts";
+
+export type OpenAIErrorType = "invalid_request_error" | "server_error" | "not_ready" | "upstream_error";
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: OpenAIErrorType; param: string | null; code: string | null };
+}
+
+/** The body for a router failure. */
+export function toOpenAIError(failure: Failure): OpenAIErrorBody {
+  const body = (type: OpenAIErrorType, param: string | null = null): OpenAIErrorBody => ({
+    error: { message: failureMessage(failure), type, param, code: failureCode(failure) },
+  });
+  switch (failure.kind) {
+    case "invalid_api_key":
+    case "request_too_large":
+    case "invalid_json":
+    case "invalid_body":
+    case "client_cancel":
+    case "not_found":
+    case "method_not_allowed":
+      return body("invalid_request_error");
+    case "missing_model":
+    case "invalid_model_list":
+    case "unknown_model":
+      return body("invalid_request_error", "model");
+    case "invalid_config":
+    case "no_candidates":
+    case "internal_error":
+      return body("server_error");
+    case "upstream_failed":
+      return body("upstream_error");
+    case "not_ready":
+      return body("not_ready");
+  }
+}
+
+/** A complete JSON answer for a router failure, with its status and headers plus `extraHeaders`. */
+export function renderOpenAIFailure(failure: Failure, extraHeaders?: HeadersInit): Response {
+  const headers = new Headers(extraHeaders);
+  for (const [name, value] of Object.entries(failureHeaders(failure))) headers.set(name, value);
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(toOpenAIError(failure)), { status: failureStatus(failure), headers });
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * `data: {"error":{…,"code":"upstream_stream_error"}}` as one complete SSE event, preceded by a blank line when
+ * the stream stopped mid-event so the error is never glued onto a partial line.
+ */
+export function formatStreamErrorEvent(message: string, endedMidEvent: boolean): string {
+  const body: OpenAIErrorBody = {
+    error: { message, type: "upstream_error", param: null, code: "upstream_stream_error" },
+  };
+  const event = `data: ${JSON.stringify(body)}\n\n`;
+  return endedMidEvent ? `\n\n${event}` : event;
+}
+
+/** The relay's error encoder for OpenAI streams. */
+export function openAIStreamErrorEvent(message: string, endedMidEvent: boolean): Uint8Array {
+  return encoder.encode(formatStreamErrorEvent(message, endedMidEvent));
+}

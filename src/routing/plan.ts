@@ -1,0 +1,85 @@
+// Stage 2, plan: which models this request will try, in order (docs/contract.md §3–§5). Reads the isolate's
+// cached view and sticky cache; direct mode never waits on a Durable Object, alias waits only when its isolate
+// has no view yet, and alias and list wait on a sticky shard only on a local sticky-cache miss.
+import { breakerPhase } from "../core/breaker.ts";
+import { planCandidates } from "../core/candidates.ts";
+import type { Failure } from "../core/failure.ts";
+import { findUnknownModels, type RoutingMode, resolveMode } from "../core/model-list.ts";
+import { feedAgeMs } from "../core/snapshot.ts";
+import { stickyKey, stickySource } from "../core/sticky-key.ts";
+import type { CachedView } from "../isolate/view-cache.ts";
+import type { RoutingContext } from "./routing-context.ts";
+import type { RoutingRequest, RoutingTrace } from "./routing-request.ts";
+
+export interface RoutePlan {
+  mode: RoutingMode;
+  candidates: string[];
+  /** Candidates whose breaker is half-open: this request probes them. */
+  halfOpen: string[];
+  stickyKey: string | null;
+  stickyModel: string | null;
+}
+
+export type PlanResult = { ok: true; plan: RoutePlan } | { ok: false; failure: Failure };
+
+/** Plans the request, filling `trace` (mode, candidate count, snapshot age) as it learns them. */
+export async function planRoute(
+  ctx: RoutingContext,
+  request: RoutingRequest,
+  trace: RoutingTrace,
+): Promise<PlanResult> {
+  const { config, isolate, startedMs } = ctx;
+  const modeResult = resolveMode(request.model, config.modes);
+  if (!modeResult.ok)
+    return { ok: false, failure: { kind: "invalid_model_list", message: modeResult.message } };
+  const mode = modeResult.mode;
+  trace.mode = mode.kind;
+
+  // Alias needs the ranking, so an isolate without any view waits for one; list and direct route without
+  // one (no allowlist check, no breaker order) and load it behind, so they never wait on the object.
+  const cached: CachedView | null =
+    mode.kind === "alias"
+      ? await isolate.views.loadForRequest(startedMs, ctx.waitUntil)
+      : isolate.views.peek(startedMs, ctx.waitUntil);
+  const requestedModels = mode.kind === "list" ? mode.models : mode.kind === "direct" ? [mode.model] : [];
+  const unknown = cached ? findUnknownModels(requestedModels, cached.allowlist) : [];
+  if (unknown.length > 0) return { ok: false, failure: { kind: "unknown_model", models: unknown } };
+
+  const key = await stickyKeyOf(ctx, request, mode);
+  const stickyModel = key ? await isolate.sticky.lookup(key, startedMs) : null;
+  const breakers = cached?.view.breakers ?? {};
+  const candidates = planCandidates({
+    mode,
+    ranked: cached?.view.candidates ?? [],
+    breakers,
+    breakerOptions: config.breaker,
+    probing: isolate.probes.probing(),
+    stickyModel,
+    maxAttempts: config.upstream.maxAttempts,
+    nowMs: startedMs,
+  });
+  trace.candidates = candidates.length;
+  trace.snapshotAgeMs = cached ? feedAgeMs(cached.view.utilization, startedMs) : null;
+  if (candidates.length === 0) return { ok: false, failure: { kind: "no_candidates" } };
+  const halfOpen = candidates.filter(
+    (model) => breakerPhase(breakers[model], config.breaker, startedMs) === "half_open",
+  );
+  return { ok: true, plan: { mode, candidates, halfOpen, stickyKey: key, stickyModel } };
+}
+
+/** The client's sticky key (alias and list modes only), with a token hashed so it is never kept raw. */
+async function stickyKeyOf(
+  ctx: RoutingContext,
+  request: RoutingRequest,
+  mode: RoutingMode,
+): Promise<string | null> {
+  if (mode.kind === "direct" || ctx.config.sticky.ttlSeconds === 0) return null;
+  const source = stickySource(request.identity, ctx.config.sticky.trustProxyHeaders);
+  if (!source) return null;
+  return stickyKey(source, source.kind === "auth" ? await sha256Hex(source.token) : null);
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,53 @@
+// What a protocol adapter hands the pipeline and what it gets back (docs/contract.md §3–§9). Protocol-neutral:
+// the adapter parses its own body into a RoutingRequest and renders the RoutingResult in its own shape.
+import { type Failure, failureStatus } from "../core/failure.ts";
+import type { RoutingMode } from "../core/model-list.ts";
+import type { AttemptRecord } from "../core/outcome.ts";
+import type { StickyHeaders } from "../core/sticky-key.ts";
+import type { CommittedAttempt } from "../upstream/attempt.ts";
+
+export interface RoutingRequest {
+  /** The model the client asked for, after any protocol-specific mapping: picks the mode. */
+  model: string;
+  /** The upstream path, `/v1/chat/completions` or `/v1/completions`. */
+  upstreamPath: string;
+  /** The upstream request body for one candidate. */
+  bodyFor(model: string): string;
+  /** The client's headers; only those fit to forward reach the upstream (docs/contract.md §6). */
+  clientHeaders: Headers;
+  /** Where the client's sticky key comes from (docs/contract.md §5). */
+  identity: StickyHeaders;
+  /** Aborts when the client goes away before commit. */
+  clientSignal?: AbortSignal;
+}
+
+/** What the log line, the response headers and the outcome report need to know about the routing. */
+export interface RoutingTrace {
+  mode: RoutingMode["kind"] | null;
+  candidates: number;
+  snapshotAgeMs: number | null;
+  attempts: AttemptRecord[];
+}
+
+export type RoutingResult =
+  /** Refused before any upstream attempt (bad model, nothing to route to). */
+  | { kind: "refused"; failure: Failure; trace: RoutingTrace }
+  /** Every attempt failed and none left an upstream answer to pass on. */
+  | { kind: "failed"; failure: Failure; trace: RoutingTrace }
+  /** An upstream answer passed on as it is (a non-retryable status, or the last retryable one). */
+  | { kind: "upstream_answer"; model: string; response: Response; trace: RoutingTrace }
+  /** A 2xx with its first body byte: the stream to relay. */
+  | { kind: "committed"; model: string; commit: CommittedAttempt; trace: RoutingTrace };
+
+/** The status the client receives for a result. */
+export function resultStatus(result: RoutingResult): number {
+  switch (result.kind) {
+    case "refused":
+    case "failed":
+      return failureStatus(result.failure);
+    case "upstream_answer":
+      return result.response.status;
+    case "committed":
+      return result.commit.response.status;
+  }
+}

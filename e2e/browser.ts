@@ -15,18 +15,26 @@ const OUT = "logs/browser";
 const started = Date.now();
 await mkdir(OUT, { recursive: true });
 const stack = await startStack({ vars: { BREAKER_COOLDOWN_MS: "60000", UTILIZATION_REFRESH_MS: "1000" } });
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
+// A browser that fails to start must not leave wrangler dev and the fake running behind the failed check.
+const browser = await launchBrowser().catch(async (error: unknown) => {
+  await stack.stop();
+  throw error;
 });
+
+function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
 
 let clients = 0;
 /** One request from a new client each time, so stickiness does not steer these checks. */

@@ -35,6 +35,8 @@ describe("parseConfig", () => {
         },
         sticky: { ttlSeconds: 1800, maxEntries: 10_000, trustProxyHeaders: false },
         breaker: { failureThreshold: 3, cooldownMs: 30_000 },
+        slowModel: { factor: 4, minMs: 2000, recheckAfterMs: 30_000 },
+        hedge: { afterMs: 0 },
         auth: { routerApiKeys: [], upstreamApiKey: undefined },
       },
     });
@@ -59,10 +61,20 @@ describe("parseConfig", () => {
     ["STICKY_TTL_SECS", "-1", "must be at least 0"],
     ["UPSTREAM_HEADER_TIMEOUT_MS", "1e400", "must be a number"],
     ["MAX_REQUEST_BYTES", true, "must be a number"],
+    ["SLOW_MODEL_FACTOR", "-1", "must be at least 0"],
+    ["SLOW_MODEL_FACTOR", "fast", "must be a number"],
+    ["SLOW_MODEL_MIN_MS", "1.5", "must be an integer"],
+    ["HEDGE_AFTER_MS", "-5", "must be at least 0"],
   ])("refuses %s=%j (%s) instead of using the default", (variable, value, message) => {
     expect(issuesOf({ [variable]: value })).toEqual([
       { variable, message: expect.stringContaining(message) },
     ]);
+  });
+
+  it("reads a fractional SLOW_MODEL_FACTOR, and 0 for the settings that turn a feature off", () => {
+    const result = parseConfig({ SLOW_MODEL_FACTOR: "2.5", SLOW_MODEL_MIN_MS: "0", HEDGE_AFTER_MS: "0" });
+    expect(result.ok && [result.config.slowModel.factor, result.config.slowModel.minMs]).toEqual([2.5, 0]);
+    expect(result.ok && result.config.hedge.afterMs).toBe(0);
   });
 
   it.each([

@@ -2,6 +2,7 @@
 // A bad value never falls back to its default; the caller gets the variable's name and why it was refused.
 import * as v from "valibot";
 import type { BreakerOptions } from "./core/breaker.ts";
+import type { SlowModelOptions } from "./core/model-health.ts";
 import type { ModeOptions } from "./core/model-list.ts";
 import type { ReadinessLimits } from "./core/readiness.ts";
 
@@ -26,6 +27,16 @@ const numberText = (min: number) =>
     v.integer("must be an integer"),
     v.minValue(min, `must be at least ${min}`),
     v.maxValue(Number.MAX_SAFE_INTEGER, "is too large"),
+  );
+
+/** Like numberText, for settings that may have a fraction (a factor). */
+const decimalText = (min: number) =>
+  v.pipe(
+    v.union([v.string(), v.number()], "must be a number"),
+    v.transform((raw) => (typeof raw === "number" ? raw : raw.trim() === "" ? Number.NaN : Number(raw))),
+    v.number("must be a number"),
+    v.finite("must be a number"),
+    v.minValue(min, `must be at least ${min}`),
   );
 
 const booleanText = v.pipe(
@@ -86,6 +97,9 @@ const ENV_SCHEMA = v.object({
   TRUST_PROXY_HEADERS: v.optional(booleanText, "false"),
   BREAKER_FAILURE_THRESHOLD: v.optional(numberText(1), "3"),
   BREAKER_COOLDOWN_MS: v.optional(numberText(0), "30000"),
+  SLOW_MODEL_FACTOR: v.optional(decimalText(0), "4"),
+  SLOW_MODEL_MIN_MS: v.optional(numberText(0), "2000"),
+  HEDGE_AFTER_MS: v.optional(numberText(0), "0"),
   ROUTER_API_KEYS: v.optional(commaList, ""),
   UPSTREAM_API_KEY: optionalSecret,
 });
@@ -131,6 +145,14 @@ function toConfig(out: ParsedEnv) {
       failureThreshold: out.BREAKER_FAILURE_THRESHOLD,
       cooldownMs: out.BREAKER_COOLDOWN_MS,
     } satisfies BreakerOptions,
+    /** Degraded models (docs/contract.md §13); one is rechecked after the breaker cooldown. */
+    slowModel: {
+      factor: out.SLOW_MODEL_FACTOR,
+      minMs: out.SLOW_MODEL_MIN_MS,
+      recheckAfterMs: out.BREAKER_COOLDOWN_MS,
+    } satisfies SlowModelOptions,
+    /** Hedged first byte (docs/contract.md §13); 0 is off. */
+    hedge: { afterMs: out.HEDGE_AFTER_MS },
     auth: {
       /** Empty in passthrough mode; the client keys in managed mode (docs/contract.md §6). */
       routerApiKeys: out.ROUTER_API_KEYS as readonly string[],

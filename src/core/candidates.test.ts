@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BreakerState } from "./breaker.ts";
-import { type CandidatePlanInput, planCandidates } from "./candidates.ts";
+import { type CandidatePlanInput, planCandidates, probeCandidates } from "./candidates.ts";
+import type { ModelStats } from "./model-health.ts";
 import type { Candidate } from "./ranking.ts";
 
 function candidate(name: string, confidentialCompute = false): Candidate {
@@ -18,11 +19,21 @@ function candidate(name: string, confidentialCompute = false): Candidate {
 }
 
 const OPEN: BreakerState = { consecutiveFailures: 3, openedAtMs: 1000 };
+const DEGRADED_AT_1000: ModelStats = {
+  recentTtfbMs: [9000, 9000, 9000],
+  baselineTtfbMs: 500,
+  samples: 20,
+  failureRate: 0,
+  lastSampleMs: 1000,
+  degraded: true,
+};
 const BASE: CandidatePlanInput = {
   mode: { kind: "alias", confidentialOnly: false },
   ranked: [candidate("a"), candidate("b"), candidate("c-TEE", true)],
   breakers: {},
   breakerOptions: { failureThreshold: 3, cooldownMs: 30_000 },
+  health: {},
+  slowOptions: { factor: 4, minMs: 2000, recheckAfterMs: 30_000 },
   probing: new Set(),
   stickyModel: null,
   maxAttempts: 5,
@@ -54,6 +65,34 @@ describe("planCandidates", () => {
     const later = { ...BASE, breakers: { a: OPEN }, nowMs: 31_000 };
     expect(planCandidates(later)).toEqual(["a", "b", "c-TEE"]);
     expect(planCandidates({ ...later, probing: new Set(["a"]) })).toEqual(["b", "c-TEE", "a"]);
+  });
+
+  it("moves a degraded model behind the healthy ones and ahead of open breakers, sticky or not", () => {
+    const health = { a: DEGRADED_AT_1000 };
+    expect(planCandidates({ ...BASE, health })).toEqual(["b", "c-TEE", "a"]);
+    expect(planCandidates({ ...BASE, health, stickyModel: "a" })).toEqual(["b", "c-TEE", "a"]);
+    expect(planCandidates({ ...BASE, health, breakers: { b: OPEN } })).toEqual(["c-TEE", "a", "b"]);
+  });
+
+  it("gives a degraded model its place back for one probe per isolate once the recheck time has passed", () => {
+    const later = { ...BASE, health: { a: DEGRADED_AT_1000 }, nowMs: 31_000 };
+    expect(planCandidates(later)).toEqual(["a", "b", "c-TEE"]);
+    expect(probeCandidates(later, ["a", "b"])).toEqual(["a"]);
+    expect(planCandidates({ ...later, probing: new Set(["a"]) })).toEqual(["b", "c-TEE", "a"]);
+  });
+
+  it("keeps the ranking's order when slow-model detection is off, degraded or not", () => {
+    const off = { ...BASE, health: { a: DEGRADED_AT_1000 } };
+    expect(planCandidates({ ...off, slowOptions: { ...off.slowOptions, factor: 0 } })).toEqual([
+      "a",
+      "b",
+      "c-TEE",
+    ]);
+    expect(planCandidates({ ...off, slowOptions: { ...off.slowOptions, minMs: 0 } })).toEqual([
+      "a",
+      "b",
+      "c-TEE",
+    ]);
   });
 
   it("stops at MAX_ATTEMPTS", () => {

@@ -1,6 +1,10 @@
-// The ordered models one request will try: from the mode, with the client's sticky model first when it is one
-// of them (docs/contract.md §5), open breakers behind every closed one (docs/contract.md §4), at most MAX_ATTEMPTS long.
+// The ordered models one request will try (docs/contract.md §3–§5, §13): from the mode, with the client's
+// sticky model first when it is one of them, then in three tiers that keep that order within each: healthy
+// models, then degraded ones (much slower than their own baseline), then open breakers. Half-open and
+// due-for-recheck models this isolate is already probing count as open or degraded, so one probe at a time.
+// At most MAX_ATTEMPTS long. Nothing open and nothing degraded: the order is exactly the ranking's.
 import { type BreakerOptions, type BreakerState, breakerPhase } from "./breaker.ts";
+import { healthPhase, type ModelStats, type SlowModelOptions } from "./model-health.ts";
 import type { RoutingMode } from "./model-list.ts";
 import type { Candidate } from "./ranking.ts";
 
@@ -9,12 +13,16 @@ export interface CandidatePlanInput {
   ranked: readonly Candidate[];
   breakers: Readonly<Record<string, BreakerState>>;
   breakerOptions: BreakerOptions;
-  /** Half-open models this isolate is already probing: treated as open, so one probe at a time. */
+  health: Readonly<Record<string, ModelStats>>;
+  slowOptions: SlowModelOptions;
+  /** Models this isolate is already probing (half-open breakers, degraded models due for a recheck). */
   probing: ReadonlySet<string>;
   stickyModel: string | null;
   maxAttempts: number;
   nowMs: number;
 }
+
+type Tier = "healthy" | "degraded" | "open";
 
 /** Models in the order they will be tried. */
 export function planCandidates(input: CandidatePlanInput): string[] {
@@ -22,13 +30,27 @@ export function planCandidates(input: CandidatePlanInput): string[] {
   const sticky = input.stickyModel;
   const withSticky =
     sticky !== null && models.includes(sticky) ? [sticky, ...models.filter((m) => m !== sticky)] : models;
-  const isOpen = (model: string) => {
-    const phase = breakerPhase(input.breakers[model], input.breakerOptions, input.nowMs);
-    return phase === "open" || (phase === "half_open" && input.probing.has(model));
-  };
-  const closed = withSticky.filter((model) => !isOpen(model));
-  const open = withSticky.filter(isOpen);
-  return [...closed, ...open].slice(0, input.maxAttempts);
+  const tiers = new Map(withSticky.map((model) => [model, tierOf(input, model)]));
+  const inTier = (tier: Tier) => withSticky.filter((model) => tiers.get(model) === tier);
+  return [...inTier("healthy"), ...inTier("degraded"), ...inTier("open")].slice(0, input.maxAttempts);
+}
+
+/** The models a request would probe: half-open breakers and degraded models due for a recheck. */
+export function probeCandidates(input: CandidatePlanInput, models: readonly string[]): string[] {
+  return models.filter(
+    (model) =>
+      breakerPhase(input.breakers[model], input.breakerOptions, input.nowMs) === "half_open" ||
+      healthPhase(input.health[model], input.slowOptions, input.nowMs) === "recheck",
+  );
+}
+
+function tierOf(input: CandidatePlanInput, model: string): Tier {
+  const probing = input.probing.has(model);
+  const breaker = breakerPhase(input.breakers[model], input.breakerOptions, input.nowMs);
+  if (breaker === "open" || (breaker === "half_open" && probing)) return "open";
+  const health = healthPhase(input.health[model], input.slowOptions, input.nowMs);
+  if (health === "degraded" || (health === "recheck" && probing)) return "degraded";
+  return "healthy";
 }
 
 function modeModels(mode: RoutingMode, ranked: readonly Candidate[]): string[] {

@@ -1,25 +1,64 @@
-// Turns a batch of outcome reports into breaker transitions and counter increments (docs/contract.md §7, §11).
+// Turns a batch of outcome reports into breaker transitions and counter increments (docs/contract.md §7,
+// §11, §13). A retryable failure counts against its model's breaker; so does a committed answer whose body
+// then broke or stalled. Only a body that ended `complete` resets the breaker; a client's cancel and a hedge
+// that lost count for nothing.
 import {
   type BreakerOptions,
   type BreakerState,
   recordBreakerFailure,
   recordBreakerSuccess,
 } from "./breaker.ts";
-import type { AttemptRecord, OutcomeReport } from "./outcome.ts";
+import { type ModelStats, recordAttemptResult, recordTtfb, type SlowModelOptions } from "./model-health.ts";
+import { type AttemptRecord, isFailedStream, type OutcomeReport } from "./outcome.ts";
 
 /** What the tally reads of a report. */
-export type ReportFacts = Omit<OutcomeReport, "attempts"> & {
-  attempts: ReadonlyArray<Pick<AttemptRecord, "model" | "outcome" | "reason">>;
+export type ReportFacts = Omit<OutcomeReport, "attempts" | "stream"> & {
+  attempts: ReadonlyArray<
+    Pick<AttemptRecord, "model" | "outcome" | "reason"> & Partial<Pick<AttemptRecord, "ms" | "hedge">>
+  >;
+  stream?: OutcomeReport["stream"];
 };
+
+export type CounterMetric =
+  | "requests_total"
+  | "selection_total"
+  | "failover_reason_total"
+  | "stream_end_total"
+  | "hedges_total"
+  | "ttfb_seconds_bucket"
+  | "ttfb_seconds_sum"
+  | "ttfb_seconds_count"
+  | "request_duration_seconds_bucket"
+  | "request_duration_seconds_sum"
+  | "request_duration_seconds_count";
 
 /** A counter increment: metric name, its labels, and how much to add. */
 export interface CounterDelta {
-  metric: "requests_total" | "selection_total" | "failover_reason_total";
+  metric: CounterMetric;
   labels: Record<string, string>;
   delta: number;
 }
 
-/** Every retryable failure counts against its model's breaker; a committed 2xx resets it. Returns the changed. */
+/** Upper bounds (seconds) of the latency histograms' buckets; `+Inf` is implied. */
+export const TTFB_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] as const;
+export const DURATION_BUCKETS_SECONDS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] as const;
+
+/** How each attempt of a report counts for its model's breaker. */
+export function breakerVerdicts(
+  report: ReportFacts,
+): Array<{ model: string; verdict: "failure" | "success" }> {
+  const verdicts: Array<{ model: string; verdict: "failure" | "success" }> = [];
+  for (const attempt of report.attempts) {
+    if (attempt.outcome === "retryable") verdicts.push({ model: attempt.model, verdict: "failure" });
+    if (attempt.outcome !== "committed") continue;
+    const end = report.stream?.end ?? "complete";
+    if (end === "client_cancel") continue;
+    verdicts.push({ model: attempt.model, verdict: isFailedStream(end) ? "failure" : "success" });
+  }
+  return verdicts;
+}
+
+/** Applies a batch to the breakers, in order. Returns the changed ones. */
 export function applyOutcomesToBreakers(
   breakers: Readonly<Record<string, BreakerState>>,
   reports: readonly ReportFacts[],
@@ -28,11 +67,35 @@ export function applyOutcomesToBreakers(
 ): Record<string, BreakerState> {
   const changed: Record<string, BreakerState> = {};
   for (const report of reports) {
-    for (const attempt of report.attempts) {
-      const current = changed[attempt.model] ?? breakers[attempt.model];
-      if (attempt.outcome === "retryable")
-        changed[attempt.model] = recordBreakerFailure(current, options, nowMs);
-      if (attempt.outcome === "committed") changed[attempt.model] = recordBreakerSuccess();
+    for (const { model, verdict } of breakerVerdicts(report)) {
+      const current = changed[model] ?? breakers[model];
+      changed[model] =
+        verdict === "failure" ? recordBreakerFailure(current, options, nowMs) : recordBreakerSuccess();
+    }
+  }
+  return changed;
+}
+
+/**
+ * Applies a batch to the models' observed stats: every breaker verdict to the failure rate, and the time to
+ * first byte of every committed SSE stream to the latency figures (a JSON answer's first byte comes when the
+ * whole answer is done, so it says more about the answer's length than the model's speed). Returns the changed.
+ */
+export function applyOutcomesToStats(
+  stats: Readonly<Record<string, ModelStats>>,
+  reports: readonly ReportFacts[],
+  options: SlowModelOptions,
+  nowMs: number,
+): Record<string, ModelStats> {
+  const changed: Record<string, ModelStats> = {};
+  const current = (model: string) => changed[model] ?? stats[model];
+  for (const report of reports) {
+    for (const { model, verdict } of breakerVerdicts(report)) {
+      changed[model] = recordAttemptResult(current(model), verdict === "failure");
+    }
+    const committed = report.attempts.find((attempt) => attempt.outcome === "committed");
+    if (committed?.ms !== undefined && report.stream?.eventStream) {
+      changed[committed.model] = recordTtfb(current(committed.model), committed.ms, options, nowMs);
     }
   }
   return changed;
@@ -41,11 +104,11 @@ export function applyOutcomesToBreakers(
 /** Counter increments for a batch, merged by metric and labels. */
 export function tallyCounters(reports: readonly ReportFacts[]): CounterDelta[] {
   const merged = new Map<string, CounterDelta>();
-  const add = (metric: CounterDelta["metric"], labels: Record<string, string>) => {
+  const add = (metric: CounterMetric, labels: Record<string, string>, delta = 1) => {
     const id = `${metric}${JSON.stringify(labels)}`;
     const existing = merged.get(id);
-    if (existing) existing.delta += 1;
-    else merged.set(id, { metric, labels, delta: 1 });
+    if (existing) existing.delta += delta;
+    else merged.set(id, { metric, labels, delta });
   };
   for (const report of reports) {
     const status = String(report.status);
@@ -53,7 +116,33 @@ export function tallyCounters(reports: readonly ReportFacts[]): CounterDelta[] {
     if (report.selected !== null) add("selection_total", { model: report.selected, status });
     for (const attempt of report.attempts) {
       if (attempt.reason !== null) add("failover_reason_total", { reason: attempt.reason });
+      if (attempt.hedge) add("hedges_total", { result: attempt.outcome === "committed" ? "won" : "lost" });
+    }
+    const committed = report.attempts.find((attempt) => attempt.outcome === "committed");
+    if (committed && report.stream) {
+      const model = committed.model;
+      add("stream_end_total", { model, end: report.stream.end });
+      observe(add, "ttfb_seconds", TTFB_BUCKETS_SECONDS, model, committed.ms ?? 0);
+      observe(add, "request_duration_seconds", DURATION_BUCKETS_SECONDS, model, report.stream.durationMs);
     }
   }
   return [...merged.values()];
+}
+
+/**
+ * One histogram observation: the count of the first bucket it fits (rendering makes them cumulative), the
+ * sum in milliseconds (integers keep the stored counters exact), and the count.
+ */
+function observe(
+  add: (metric: CounterMetric, labels: Record<string, string>, delta?: number) => void,
+  name: "ttfb_seconds" | "request_duration_seconds",
+  buckets: readonly number[],
+  model: string,
+  ms: number,
+): void {
+  const seconds = ms / 1000;
+  const bound = buckets.find((upper) => seconds <= upper);
+  add(`${name}_bucket`, { model, le: bound === undefined ? "+Inf" : String(bound) });
+  add(`${name}_sum`, { model }, Math.max(0, Math.round(ms)));
+  add(`${name}_count`, { model });
 }

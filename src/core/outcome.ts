@@ -1,10 +1,15 @@
 // One upstream attempt as a record, and what one request reports about its attempts. The same record feeds
 // the request's log line (docs/contract.md §11), the sticky policy (§5) and the outcome report batched per
-// isolate to the control-plane object (breakers, counters). Plain data: it crosses Durable Object RPC as is.
+// isolate to the control-plane object (breakers, counters, observed latency). Plain data: it crosses Durable
+// Object RPC as is.
 import type { FailoverReason } from "./failover-policy.ts";
 
-/** How one upstream attempt ended; `cancelled` means the client went away first (no one's failure). */
-export type AttemptOutcome = "committed" | "retryable" | "passthrough" | "cancelled";
+/**
+ * How one upstream attempt ended before anything was committed. `cancelled`: the client went away first;
+ * `hedge_lost`: another attempt of the same request committed first (docs/contract.md §13). Neither is the
+ * model's failure.
+ */
+export type AttemptOutcome = "committed" | "retryable" | "passthrough" | "cancelled" | "hedge_lost";
 
 export interface AttemptRecord {
   model: string;
@@ -13,8 +18,24 @@ export interface AttemptRecord {
   reason: FailoverReason | null;
   /** The upstream status, when there was one. */
   status: number | null;
-  /** From the attempt's start to its verdict. */
+  /** From the attempt's start to its verdict: for a committed attempt, the model's time to first byte. */
   ms: number;
+  /** Present on the extra attempt a hedge started (docs/contract.md §13). */
+  hedge?: true;
+}
+
+/** How a committed answer's body ended (docs/contract.md §7, §13). */
+export type StreamEnd = "complete" | "upstream_error" | "idle_timeout" | "client_cancel";
+
+/** What the relay learned about a committed answer by the time its body ended. */
+export interface StreamOutcome {
+  end: StreamEnd;
+  /** From the request's arrival to the first byte sent to the client. */
+  ttfbMs: number;
+  /** From the request's arrival to the body's end. */
+  durationMs: number;
+  /** An SSE stream, whose time to first byte reflects the model's speed (a JSON answer's reflects its length). */
+  eventStream: boolean;
 }
 
 export interface OutcomeReport {
@@ -23,4 +44,11 @@ export interface OutcomeReport {
   /** The model whose answer the client received, if any. */
   selected: string | null;
   attempts: AttemptRecord[];
+  /** For a committed answer, how its body ended; reported when it ended. */
+  stream: StreamOutcome | null;
+}
+
+/** Whether a committed answer's end makes it its model's failure: only `complete` is a success. */
+export function isFailedStream(end: StreamEnd): boolean {
+  return end === "upstream_error" || end === "idle_timeout";
 }

@@ -1,16 +1,36 @@
-// Renders the docs/contract.md §11 metrics in the Prometheus text exposition format (version 0.0.4). Written by hand
+// Renders the docs/contract.md §11 and §13 metrics in the Prometheus text exposition format (version 0.0.4). Written by hand
 // because the format is a few lines of escaping, while prom-client expects Node and a process-wide registry.
 import { type BreakerOptions, breakerPhase } from "./breaker.ts";
-import type { CounterDelta } from "./outcome-tally.ts";
+import {
+  type CounterDelta,
+  type CounterMetric,
+  DURATION_BUCKETS_SECONDS,
+  TTFB_BUCKETS_SECONDS,
+} from "./outcome-tally.ts";
 import { feedAgeMs, type RoutingView } from "./snapshot.ts";
 
 const PREFIX = "chutes_autopilot_";
 
-const COUNTER_HELP: Record<CounterDelta["metric"], string> = {
+const COUNTER_HELP = {
   requests_total: "Completion requests answered, by HTTP status.",
   selection_total: "Completion answers by the model that gave them and HTTP status.",
   failover_reason_total: "Upstream attempts that failed over, by reason.",
-};
+  stream_end_total: "Committed answers by model and how their body ended.",
+  hedges_total: "Hedged attempts, by whether the hedge won the race.",
+} satisfies Partial<Record<CounterMetric, string>>;
+
+const HISTOGRAMS = [
+  {
+    name: "ttfb_seconds",
+    help: "Time from an attempt's start to its first body byte, for committed answers, by model.",
+    buckets: TTFB_BUCKETS_SECONDS,
+  },
+  {
+    name: "request_duration_seconds",
+    help: "Time from a request's arrival to the end of its committed answer, by model.",
+    buckets: DURATION_BUCKETS_SECONDS,
+  },
+] as const;
 
 /** The text body for GET /metrics. */
 export function renderMetrics(
@@ -20,12 +40,13 @@ export function renderMetrics(
   nowMs: number,
 ): string {
   const lines: string[] = [];
-  for (const metric of Object.keys(COUNTER_HELP) as Array<CounterDelta["metric"]>) {
+  for (const metric of Object.keys(COUNTER_HELP) as Array<keyof typeof COUNTER_HELP>) {
     lines.push(`# HELP ${PREFIX}${metric} ${COUNTER_HELP[metric]}`, `# TYPE ${PREFIX}${metric} counter`);
     for (const counter of counters.filter((c) => c.metric === metric)) {
       lines.push(`${PREFIX}${metric}${formatLabels(counter.labels)} ${counter.delta}`);
     }
   }
+  for (const histogram of HISTOGRAMS) renderHistogram(lines, histogram, counters);
   const models = [...new Set([...view.candidates.map((c) => c.name), ...Object.keys(view.breakers)])].sort();
   gauge(lines, "breaker_open", "1 when the model's circuit breaker is open, else 0.");
   for (const model of models) {
@@ -43,6 +64,35 @@ export function renderMetrics(
   gauge(lines, "allowlist_size", "Models in the allowlist.");
   lines.push(`${PREFIX}allowlist_size ${view.allowlist.length}`);
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A per-model histogram from stored counters: per-bucket counts (made cumulative here, with `+Inf`), the sum
+ * stored in milliseconds (shown in seconds), and the count.
+ */
+function renderHistogram(
+  lines: string[],
+  histogram: (typeof HISTOGRAMS)[number],
+  counters: readonly CounterDelta[],
+): void {
+  const { name, help, buckets } = histogram;
+  lines.push(`# HELP ${PREFIX}${name} ${help}`, `# TYPE ${PREFIX}${name} histogram`);
+  const total = (metric: CounterMetric, labels: Record<string, string>) =>
+    counters
+      .filter((c) => c.metric === metric && Object.entries(labels).every(([k, v]) => c.labels[k] === v))
+      .reduce((sum, c) => sum + c.delta, 0);
+  const models = [
+    ...new Set(counters.filter((c) => c.metric === `${name}_count`).map((c) => c.labels.model ?? "")),
+  ].sort();
+  for (const model of models) {
+    let cumulative = 0;
+    for (const bound of [...buckets.map(String), "+Inf"]) {
+      cumulative += total(`${name}_bucket`, { model, le: bound });
+      lines.push(`${PREFIX}${name}_bucket${formatLabels({ model, le: bound })} ${cumulative}`);
+    }
+    lines.push(`${PREFIX}${name}_sum${formatLabels({ model })} ${total(`${name}_sum`, { model }) / 1000}`);
+    lines.push(`${PREFIX}${name}_count${formatLabels({ model })} ${total(`${name}_count`, { model })}`);
+  }
 }
 
 function gauge(lines: string[], name: string, help: string): void {

@@ -22,6 +22,7 @@ const READY_VIEW: RoutingView = {
   utilization: { ...EMPTY_FEED_STATUS, lastSuccessMs: NOW_MS - 1000 },
   models: { ...EMPTY_FEED_STATUS, lastSuccessMs: NOW_MS - 1000 },
   breakers: {},
+  health: {},
 };
 
 describe("evaluateReadiness", () => {

@@ -2,6 +2,7 @@
 // freshness, breakers). Plain data, so it crosses Durable Object RPC as is.
 import type { BreakerState } from "./breaker.ts";
 import type { ModelEntry, UtilizationRow } from "./feeds.ts";
+import type { ModelStats } from "./model-health.ts";
 import { type Candidate, rankCandidates } from "./ranking.ts";
 
 /** Freshness of one feed. A failed refresh keeps `lastSuccessMs` (last-known-good, docs/contract.md §10). */
@@ -22,6 +23,8 @@ export interface RoutingView {
   models: FeedStatus;
   /** Per-model breaker state; a model absent here is closed. */
   breakers: Record<string, BreakerState>;
+  /** What the fleet observed of each model's speed and failures (docs/contract.md §13). */
+  health: Record<string, ModelStats>;
 }
 
 export const EMPTY_FEED_STATUS: FeedStatus = {
@@ -52,14 +55,19 @@ export function emptyFeeds(): Feeds {
   };
 }
 
-/** The routing view of stored feeds and breakers. */
-export function buildView(feeds: Feeds, breakers: RoutingView["breakers"]): RoutingView {
+/** The routing view of stored feeds, breakers and model health. */
+export function buildView(
+  feeds: Feeds,
+  breakers: RoutingView["breakers"],
+  health: RoutingView["health"],
+): RoutingView {
   return {
     candidates: rankSnapshot(feeds.utilization.rows, feeds.models.rows),
     allowlist: feeds.models.rows.map((model) => model.id),
     utilization: feeds.utilization.status,
     models: feeds.models.status,
     breakers,
+    health,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { endsAtEventBoundary, endsWithBareErrorLine, isEventStream } from "./sse.ts";
+import { endsAtEventBoundary, endsWithBareErrorLine, isContentLine, isEventStream } from "./sse.ts";
 
 describe("isEventStream", () => {
   it.each([
@@ -31,5 +31,27 @@ describe("endsAtEventBoundary", () => {
     expect(endsAtEventBoundary("data: x\n\n")).toBe(true);
     expect(endsAtEventBoundary("data: x\r\n\r\n")).toBe(true);
     expect(endsAtEventBoundary("data: x\n")).toBe(false);
+  });
+});
+
+describe("isContentLine", () => {
+  const chunk = (choices: unknown[]) => `data: ${JSON.stringify({ id: "x", choices })}`;
+  it.each([
+    [": keep-alive", false],
+    ["", false],
+    ["event: ping", false],
+    ["data: [DONE]", false],
+    ['data: {"error":{"message":"overloaded"}}', false],
+    [chunk([{ index: 0, delta: { role: "assistant" } }]), false],
+    [chunk([{ index: 0, delta: { role: "assistant", content: "" } }]), false],
+    [chunk([]), false],
+    [chunk([{ index: 0, delta: { content: "Hi" } }]), true],
+    [chunk([{ index: 0, delta: { reasoning_content: "Let me think" } }]), true],
+    [chunk([{ index: 0, delta: { reasoning: "Let me think" } }]), true],
+    [chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: "Bash" } }] } }]), true],
+    [chunk([{ index: 0, text: "Once" }]), true],
+    ["data: not json at all", true],
+  ])("%j → %s", (line, expected) => {
+    expect(isContentLine(line)).toBe(expected);
   });
 });

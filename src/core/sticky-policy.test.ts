@@ -91,4 +91,36 @@ describe("stickyUpdateAfter", () => {
       kind: "none",
     });
   });
+
+  it("moves a client whose committed stream then broke to the next candidate after that model", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "a",
+        candidates: CANDIDATES,
+        attempts: [{ model: "a", outcome: "committed" }],
+        streamFailed: true,
+      }),
+    ).toEqual({ kind: "set", model: "b" });
+    expect(
+      stickyUpdateAfter({
+        stickyModel: null,
+        candidates: CANDIDATES,
+        attempts: [{ model: "c", outcome: "committed" }],
+        streamFailed: true,
+      }),
+    ).toEqual({ kind: "none" });
+  });
+
+  it("leaves a hedge that lost the race out of it", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "a",
+        candidates: CANDIDATES,
+        attempts: [
+          { model: "a", outcome: "hedge_lost" },
+          { model: "b", outcome: "committed" },
+        ],
+      }),
+    ).toEqual({ kind: "set", model: "b" });
+  });
 });

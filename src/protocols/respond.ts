@@ -5,7 +5,6 @@ import type { RequestLogHandle } from "../app-env.ts";
 import { type Failure, failureCode } from "../core/failure.ts";
 import { isEventStream } from "../core/sse.ts";
 import type { RoutingResult } from "../routing/routing-request.ts";
-import type { CommittedAttempt } from "../upstream/attempt.ts";
 import { type RelayEnd, relayBody, type StreamFraming } from "../upstream/relay.ts";
 
 export interface ResponseMeta {
@@ -41,20 +40,27 @@ export function routerHeaders(meta: ResponseMeta, result: RoutingResult): Header
   return headers;
 }
 
-/** The client's body for a committed attempt: relayed through `framing`, writing the log line at its end. */
+/**
+ * The client's body for a committed answer, relayed through `framing`. When it ends, the pipeline learns how
+ * (`finish`: breaker, model health, stickiness) and the request's log line is written.
+ */
 export function relayCommitted(
-  commit: CommittedAttempt,
+  result: Extract<RoutingResult, { kind: "committed" }>,
   framing: StreamFraming,
   meta: ResponseMeta,
 ): ReadableStream<Uint8Array> {
-  meta.log.fields.ttfbMs = Date.now() - meta.startedMs;
+  const { commit } = result;
+  const ttfbMs = Date.now() - meta.startedMs;
+  meta.log.fields.ttfbMs = ttfbMs;
   const writeLog = meta.log.defer();
+  const eventStream = isEventStream(commit.response.headers.get("content-type"));
   return relayBody(commit.first, commit.reader, {
     idleTimeoutMs: meta.idleTimeoutMs,
-    isEventStream: isEventStream(commit.response.headers.get("content-type")),
+    isEventStream: eventStream,
     framing,
     abortUpstream: commit.abort,
     onEnd: (end: RelayEnd) => {
+      result.finish({ end, ttfbMs, durationMs: Date.now() - meta.startedMs, eventStream });
       meta.log.fields.streamEnd = end;
       if (end !== "complete")
         meta.log.fields.errorCode = end === "client_cancel" ? "client_cancel" : "upstream_stream_error";

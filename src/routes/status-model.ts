@@ -1,6 +1,7 @@
 // What the status page and its JSON show, computed once from the control plane's metrics.
 import type { Config } from "../config.ts";
 import { type BreakerPhase, breakerPhase } from "../core/breaker.ts";
+import { type HealthPhase, healthPhase, recentTtfbMs } from "../core/model-health.ts";
 import type { Candidate } from "../core/ranking.ts";
 import type { Readiness } from "../core/readiness.ts";
 import { type FeedStatus, feedAgeMs } from "../core/snapshot.ts";
@@ -19,7 +20,17 @@ export interface StatusModel {
   notReadyMessage: string | null;
   feeds: { utilization: FeedSummary; models: FeedSummary };
   counts: { allowlist: number; candidates: number };
-  candidates: Array<Candidate & { rank: number; breaker: BreakerPhase }>;
+  candidates: Array<
+    Candidate & {
+      rank: number;
+      breaker: BreakerPhase;
+      /** Observed by the fleet (docs/contract.md §13); null before the model's first streamed answer. */
+      recentTtfbMs: number | null;
+      baselineTtfbMs: number | null;
+      failureRate: number | null;
+      health: HealthPhase;
+    }
+  >;
   recentFailovers: { windowMs: number; reasons: Array<{ reason: string; count: number }> };
   generatedAt: string;
 }
@@ -37,11 +48,18 @@ export function buildStatusModel(
     notReadyMessage: readiness.ready ? null : readiness.message,
     feeds: { utilization: summarizeFeed(view.utilization, nowMs), models: summarizeFeed(view.models, nowMs) },
     counts: { allowlist: view.allowlist.length, candidates: view.candidates.length },
-    candidates: view.candidates.map((candidate, index) => ({
-      rank: index + 1,
-      ...candidate,
-      breaker: breakerPhase(view.breakers[candidate.name], config.breaker, nowMs),
-    })),
+    candidates: view.candidates.map((candidate, index) => {
+      const stats = view.health[candidate.name];
+      return {
+        rank: index + 1,
+        ...candidate,
+        breaker: breakerPhase(view.breakers[candidate.name], config.breaker, nowMs),
+        recentTtfbMs: stats ? recentTtfbMs(stats) : null,
+        baselineTtfbMs: stats && stats.samples > 0 ? Math.round(stats.baselineTtfbMs) : null,
+        failureRate: stats ? stats.failureRate : null,
+        health: healthPhase(stats, config.slowModel, nowMs),
+      };
+    }),
     recentFailovers: { windowMs: metrics.recentWindowMs, reasons: metrics.recentFailovers },
     generatedAt: new Date(nowMs).toISOString(),
   };

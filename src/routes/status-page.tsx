@@ -1,5 +1,6 @@
 // The human status page (Hono JSX, server-rendered, no client script): readiness, feed ages, the ranked
-// candidates with score, utilization, instances and breaker phase, and recent failover reasons. It reloads
+// candidates with score, utilization, instances, observed time to first token and failure rate, and breaker
+// phase, and recent failover reasons. It reloads
 // itself every few seconds and reads on a phone as well as a desktop.
 import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
@@ -25,6 +26,7 @@ th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line
 td.num, th.num { text-align: right; }
 td.model { white-space: normal; overflow-wrap: anywhere; }
 .short { display: none; }
+.health-degraded, .health-recheck { color: var(--warn); font-weight: 600; }
 .phase-closed { color: var(--ok); } .phase-open { color: var(--bad); font-weight: 600; } .phase-half_open { color: var(--warn); }
 @media (max-width: 640px) {
   body { padding: 10px; font-size: 13px; }
@@ -38,6 +40,12 @@ function formatAge(ms: number | null): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.round(ms / 60_000)} min`;
+}
+
+function formatTtft(recentMs: number | null, baselineMs: number | null, health: string): string {
+  if (recentMs === null) return "";
+  const text = `${formatAge(Math.round(recentMs))}${baselineMs === null ? "" : ` (${formatAge(baselineMs)})`}`;
+  return health === "healthy" ? text : `${text} ${health}`;
 }
 
 const FeedCard: FC<{ title: string; feed: FeedSummary }> = ({ title, feed }) => (
@@ -97,6 +105,10 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
               </th>
               <th class="num wide">rate-limited</th>
               <th class="wide">TEE</th>
+              <th class="num wide" title="median of the last few streamed answers; baseline in brackets">
+                TTFT
+              </th>
+              <th class="num wide">failures</th>
               <th>breaker</th>
             </tr>
           </thead>
@@ -110,6 +122,12 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
                 <td class="num">{c.activeInstances}</td>
                 <td class="num wide">{(c.rateLimitRatio * 100).toFixed(1)}%</td>
                 <td class="wide">{c.confidentialCompute ? "yes" : ""}</td>
+                <td class={`num wide health-${c.health}`} data-health={c.health}>
+                  {formatTtft(c.recentTtfbMs, c.baselineTtfbMs, c.health)}
+                </td>
+                <td class="num wide">
+                  {c.failureRate === null ? "" : `${(c.failureRate * 100).toFixed(0)}%`}
+                </td>
                 <td class={`phase-${c.breaker}`}>{c.breaker.replace("_", "-")}</td>
               </tr>
             ))}

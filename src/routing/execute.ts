@@ -1,5 +1,6 @@
 // Stage 3, execute: the upstream attempts, in plan order, until one commits or the failover table says stop
-// (docs/contract.md §7). Holds this isolate's claim on half-open models for as long as it decides.
+// (docs/contract.md §7), hedged in alias and list modes when HEDGE_AFTER_MS is set (§13, never in direct
+// mode: there is no other model). Holds this isolate's claim on the models it probes until it decides.
 
 import { type FailoverResult, runFailover } from "../upstream/failover.ts";
 import { buildUpstreamHeaders } from "../upstream/headers.ts";
@@ -14,7 +15,7 @@ export async function executePlan(
   plan: RoutePlan,
 ): Promise<FailoverResult> {
   const { upstream, auth } = ctx.config;
-  const releaseProbes = ctx.isolate.probes.claim(plan.halfOpen);
+  const releaseProbes = ctx.isolate.probes.claim(plan.probes);
   try {
     return await runFailover({
       candidates: plan.candidates,
@@ -23,6 +24,7 @@ export async function executePlan(
       bodyFor: request.bodyFor,
       headerTimeoutMs: upstream.headerTimeoutMs,
       firstByteTimeoutMs: upstream.firstByteTimeoutMs,
+      hedgeAfterMs: plan.mode.kind === "direct" ? 0 : ctx.config.hedge.afterMs,
       nowMs: ctx.now,
       clientSignal: request.clientSignal,
     });

@@ -1,6 +1,7 @@
-// The request pipeline every protocol drives (docs/contract.md §3–§9): admit (routing/admit.ts, called by
+// The request pipeline every protocol drives (docs/contract.md §3–§9, §13): admit (routing/admit.ts, called by
 // the adapter before it reads the body) → plan → execute → settle → one RoutingResult. Protocol adapters
-// (protocols/*) parse their body into a RoutingRequest and render the result in their own shape.
+// (protocols/*) parse their body into a RoutingRequest and render the result in their own shape. A committed
+// answer is settled when its body ends, through the result's `finish`.
 import { executePlan } from "./execute.ts";
 import { planRoute } from "./plan.ts";
 import type { RoutingContext } from "./routing-context.ts";
@@ -12,14 +13,28 @@ export async function routeRequest(ctx: RoutingContext, request: RoutingRequest)
   const planned = await planRoute(ctx, request, trace);
   // A refusal is counted where every refused request is (settleRefusal, from the route's middleware).
   if (!planned.ok) return { kind: "refused", failure: planned.failure, trace };
-  const outcome = await executePlan(ctx, request, planned.plan);
+  const { plan } = planned;
+  const outcome = await executePlan(ctx, request, plan);
   trace.attempts = outcome.attempts;
+  if (outcome.kind === "committed") {
+    let finished = false;
+    const committed: RoutingResult = {
+      kind: "committed",
+      model: outcome.model,
+      commit: outcome.commit,
+      trace,
+      finish: (stream) => {
+        if (finished) return;
+        finished = true;
+        settleResult(ctx, plan, committed, stream);
+      },
+    };
+    return committed;
+  }
   const result: RoutingResult =
     outcome.kind === "failure"
       ? { kind: "failed", failure: outcome.failure, trace }
-      : outcome.kind === "committed"
-        ? { kind: "committed", model: outcome.model, commit: outcome.commit, trace }
-        : { kind: "upstream_answer", model: outcome.model, response: outcome.response, trace };
-  settleResult(ctx, planned.plan, result);
+      : { kind: "upstream_answer", model: outcome.model, response: outcome.response, trace };
+  settleResult(ctx, plan, result, null);
   return result;
 }

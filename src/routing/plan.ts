@@ -1,8 +1,7 @@
 // Stage 2, plan: which models this request will try, in order (docs/contract.md §3–§5). Reads the isolate's
 // cached view and sticky cache; direct mode never waits on a Durable Object, alias waits only when its isolate
 // has no view yet, and alias and list wait on a sticky shard only on a local sticky-cache miss.
-import { breakerPhase } from "../core/breaker.ts";
-import { planCandidates } from "../core/candidates.ts";
+import { type CandidatePlanInput, planCandidates, probeCandidates } from "../core/candidates.ts";
 import type { Failure } from "../core/failure.ts";
 import { findUnknownModels, type RoutingMode, resolveMode } from "../core/model-list.ts";
 import { feedAgeMs } from "../core/snapshot.ts";
@@ -14,8 +13,8 @@ import type { RoutingRequest, RoutingTrace } from "./routing-request.ts";
 export interface RoutePlan {
   mode: RoutingMode;
   candidates: string[];
-  /** Candidates whose breaker is half-open: this request probes them. */
-  halfOpen: string[];
+  /** Candidates this request probes: half-open breakers and degraded models due for a recheck. */
+  probes: string[];
   stickyKey: string | null;
   stickyModel: string | null;
 }
@@ -47,24 +46,24 @@ export async function planRoute(
 
   const key = await stickyKeyOf(ctx, request, mode);
   const stickyModel = key ? await isolate.sticky.lookup(key, startedMs) : null;
-  const breakers = cached?.view.breakers ?? {};
-  const candidates = planCandidates({
+  const planInput: CandidatePlanInput = {
     mode,
     ranked: cached?.view.candidates ?? [],
-    breakers,
+    breakers: cached?.view.breakers ?? {},
     breakerOptions: config.breaker,
+    health: cached?.view.health ?? {},
+    slowOptions: config.slowModel,
     probing: isolate.probes.probing(),
     stickyModel,
     maxAttempts: config.upstream.maxAttempts,
     nowMs: startedMs,
-  });
+  };
+  const candidates = planCandidates(planInput);
   trace.candidates = candidates.length;
   trace.snapshotAgeMs = cached ? feedAgeMs(cached.view.utilization, startedMs) : null;
   if (candidates.length === 0) return { ok: false, failure: { kind: "no_candidates" } };
-  const halfOpen = candidates.filter(
-    (model) => breakerPhase(breakers[model], config.breaker, startedMs) === "half_open",
-  );
-  return { ok: true, plan: { mode, candidates, halfOpen, stickyKey: key, stickyModel } };
+  const probes = probeCandidates(planInput, candidates);
+  return { ok: true, plan: { mode, candidates, probes, stickyKey: key, stickyModel } };
 }
 
 /** The client's sticky key (alias and list modes only), with a token hashed so it is never kept raw. */

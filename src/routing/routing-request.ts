@@ -2,7 +2,7 @@
 // the adapter parses its own body into a RoutingRequest and renders the RoutingResult in its own shape.
 import { type Failure, failureStatus } from "../core/failure.ts";
 import type { RoutingMode } from "../core/model-list.ts";
-import type { AttemptRecord } from "../core/outcome.ts";
+import type { AttemptRecord, StreamOutcome } from "../core/outcome.ts";
 import type { StickyHeaders } from "../core/sticky-key.ts";
 import type { CommittedAttempt } from "../upstream/attempt.ts";
 
@@ -36,8 +36,17 @@ export type RoutingResult =
   | { kind: "failed"; failure: Failure; trace: RoutingTrace }
   /** An upstream answer passed on as it is (a non-retryable status, or the last retryable one). */
   | { kind: "upstream_answer"; model: string; response: Response; trace: RoutingTrace }
-  /** A 2xx with its first body byte: the stream to relay. */
-  | { kind: "committed"; model: string; commit: CommittedAttempt; trace: RoutingTrace };
+  /**
+   * A 2xx with its first body byte: the stream to relay. The responder calls `finish` exactly once, when the
+   * body ended, so the fleet learns how (docs/contract.md §13).
+   */
+  | {
+      kind: "committed";
+      model: string;
+      commit: CommittedAttempt;
+      trace: RoutingTrace;
+      finish: (stream: StreamOutcome) => void;
+    };
 
 /** The status the client receives for a result. */
 export function resultStatus(result: RoutingResult): number {

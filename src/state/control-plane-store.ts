@@ -4,6 +4,7 @@ import type { OutcomeWriter } from "../control/outcomes.ts";
 import type { FeedWriter } from "../control/refresh.ts";
 import type { BreakerState } from "../core/breaker.ts";
 import type { ModelEntry, UtilizationRow } from "../core/feeds.ts";
+import type { ModelStats } from "../core/model-health.ts";
 import type { CounterDelta } from "../core/outcome-tally.ts";
 import { emptyFeeds, type FeedName, type FeedStatus, type Feeds } from "../core/snapshot.ts";
 
@@ -32,6 +33,10 @@ CREATE TABLE IF NOT EXISTS breakers (
   model TEXT PRIMARY KEY,
   consecutive_failures INTEGER NOT NULL,
   opened_at_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS model_stats (
+  model TEXT PRIMARY KEY,
+  stats_json TEXT NOT NULL
 );
 `;
 
@@ -122,6 +127,23 @@ export class ControlPlaneStore implements FeedWriter, OutcomeWriter {
       model,
       state.consecutiveFailures,
       state.openedAtMs,
+    );
+  }
+
+  loadModelStats(): Record<string, ModelStats> {
+    const stats: Record<string, ModelStats> = {};
+    for (const row of this.#sql.exec<{ model: string; stats_json: string }>("SELECT * FROM model_stats")) {
+      stats[row.model] = JSON.parse(row.stats_json) as ModelStats;
+    }
+    return stats;
+  }
+
+  saveModelStats(model: string, stats: ModelStats): void {
+    this.#sql.exec(
+      `INSERT INTO model_stats (model, stats_json) VALUES (?, ?)
+       ON CONFLICT(model) DO UPDATE SET stats_json = excluded.stats_json`,
+      model,
+      JSON.stringify(stats),
     );
   }
 

@@ -43,7 +43,7 @@ export class ControlPlane extends DurableObject<Env> {
     super(ctx, env);
     this.#store = new ControlPlaneStore(ctx.storage.sql);
     this.#feeds = this.#store.loadFeeds();
-    this.#view = buildView(this.#feeds, this.#store.loadBreakers());
+    this.#view = buildView(this.#feeds, this.#store.loadBreakers(), this.#store.loadModelStats());
   }
 
   /** The routing view isolates cache; also makes sure the refresh alarm is running. */
@@ -61,7 +61,7 @@ export class ControlPlane extends DurableObject<Env> {
   reportOutcomes(reports: OutcomeReport[]): RoutingView {
     const parsed = readConfig(this.env);
     if (!parsed.ok) return this.#view;
-    this.#view = applyOutcomeReports(this.#view, reports, parsed.config.breaker, this.#store, Date.now());
+    this.#view = applyOutcomeReports(this.#view, reports, parsed.config, this.#store, Date.now());
     return this.#view;
   }
 
@@ -117,7 +117,7 @@ export class ControlPlane extends DurableObject<Env> {
       Date.now,
     );
     this.#feeds = feeds;
-    this.#view = buildView(feeds, this.#view.breakers);
+    this.#view = buildView(feeds, this.#view.breakers, this.#view.health);
     return { utilization, models, candidates: this.#view.candidates.length };
   }
 }

@@ -7,7 +7,8 @@ import {
   isOverloadBody,
   statusReason,
 } from "../core/failover-policy.ts";
-import { readFirstChunk } from "./first-byte.ts";
+import { isEventStream } from "../core/sse.ts";
+import { readFirstChunk, readFirstContent } from "./first-byte.ts";
 
 export interface AttemptRequest {
   url: string;
@@ -19,6 +20,10 @@ export interface AttemptRequest {
   isLastAttempt: boolean;
   /** The client's request signal: when it aborts, the attempt is cancelled, not failed over. */
   clientSignal?: AbortSignal;
+  /** Aborts this attempt alone: another attempt of the same request won the race. */
+  cancelSignal?: AbortSignal;
+  /** Commit an SSE answer only on content (a hedged race, docs/contract.md §13), not on its first byte. */
+  contentGate?: boolean;
 }
 
 export type AttemptVerdict =
@@ -47,19 +52,22 @@ export type CommittedAttempt = Extract<AttemptVerdict, { kind: "committed" }>;
 const MAX_429_BODY_BYTES = 64 * 1024;
 
 export async function attemptUpstream(request: AttemptRequest): Promise<AttemptVerdict> {
-  const { clientSignal } = request;
-  if (clientSignal?.aborted) return { kind: "cancelled" };
+  const { clientSignal, cancelSignal } = request;
+  if (clientSignal?.aborted || cancelSignal?.aborted) return { kind: "cancelled" };
   const controller = new AbortController();
   const abort = (reason: string) => controller.abort(reason);
   const onClientAbort = () => abort("client_cancel");
+  const onCancel = () => abort("hedge_lost");
   clientSignal?.addEventListener("abort", onClientAbort);
+  cancelSignal?.addEventListener("abort", onCancel);
   try {
     const outcome = await attemptWithController(request, controller, abort);
-    if (!clientSignal?.aborted || outcome.kind === "committed") return outcome;
+    if (!(clientSignal?.aborted || cancelSignal?.aborted) || outcome.kind === "committed") return outcome;
     if ("response" in outcome) await outcome.response?.body?.cancel().catch(() => {});
     return { kind: "cancelled" };
   } finally {
     clientSignal?.removeEventListener("abort", onClientAbort);
+    cancelSignal?.removeEventListener("abort", onCancel);
   }
 }
 
@@ -94,7 +102,13 @@ async function attemptWithController(
 
   switch (classifyStatus(response.status)) {
     case "success":
-      return gateFirstByte(response, request.firstByteTimeoutMs, abort);
+      return gateFirstByte(
+        response,
+        request.firstByteTimeoutMs,
+        abort,
+        controller.signal,
+        request.contentGate === true && isEventStream(response.headers.get("content-type")),
+      );
     case "retryable_status": {
       const reason = statusReason(response.status as 500 | 502 | 503 | 504);
       if (request.isLastAttempt) return { kind: "retryable", reason, status: response.status, response };
@@ -117,6 +131,8 @@ async function gateFirstByte(
   response: Response,
   timeoutMs: number,
   abort: (reason: string) => void,
+  signal: AbortSignal,
+  contentGate: boolean,
 ): Promise<AttemptVerdict> {
   if (!response.body) {
     return {
@@ -127,7 +143,12 @@ async function gateFirstByte(
     };
   }
   const reader = response.body.getReader();
-  const first = await readFirstChunk(reader, timeoutMs);
+  // Cancelled while waiting (the client left, or another attempt won): let go of the body at once.
+  const release = () => reader.cancel().catch(() => {});
+  signal.addEventListener("abort", release);
+  if (signal.aborted) release();
+  const first = await (contentGate ? readFirstContent : readFirstChunk)(reader, timeoutMs);
+  signal.removeEventListener("abort", release);
   if (first.kind === "chunk") return { kind: "committed", response, first: first.chunk, reader, abort };
   abort(first.kind);
   reader.cancel().catch(() => {});

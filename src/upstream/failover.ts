@@ -1,9 +1,13 @@
 // Tries the candidates in order until one commits or the failover table says stop (docs/contract.md §7).
-// Returns data: the committed stream's pieces, an upstream answer to pass on, or the router's own failure.
+// With hedging (§13, alias and list modes), when the one attempt in flight has had no first byte for
+// `hedgeAfterMs`, the next candidate starts beside it: never more than two attempts in flight (the Workers
+// limit is six connections per request), the first to commit wins, and the other is cancelled at once and
+// recorded as `hedge_lost`. Returns data: the committed stream's pieces, an upstream answer to pass on, or the
+// router's own failure.
 import type { FailoverReason } from "../core/failover-policy.ts";
 import { type Failure, finalFailureFor } from "../core/failure.ts";
 import type { AttemptRecord } from "../core/outcome.ts";
-import { attemptUpstream, type CommittedAttempt } from "./attempt.ts";
+import { type AttemptVerdict, attemptUpstream, type CommittedAttempt } from "./attempt.ts";
 
 export interface FailoverRequest {
   candidates: readonly string[];
@@ -13,61 +17,150 @@ export interface FailoverRequest {
   bodyFor: (model: string) => string;
   headerTimeoutMs: number;
   firstByteTimeoutMs: number;
+  /** Start one extra attempt when the one in flight has no first byte after this; 0 = never. */
+  hedgeAfterMs: number;
   nowMs: () => number;
   /** Aborts when the client goes away (needs the `enable_request_signal` compatibility flag). */
   clientSignal?: AbortSignal;
 }
 
 export type FailoverResult =
-  | {
-      kind: "committed";
-      model: string;
-      commit: CommittedAttempt;
-      attempts: AttemptRecord[];
-    }
+  | { kind: "committed"; model: string; commit: CommittedAttempt; attempts: AttemptRecord[] }
   | { kind: "upstream_answer"; model: string; response: Response; attempts: AttemptRecord[] }
   | { kind: "failure"; failure: Failure; attempts: AttemptRecord[] };
 
+/** The most attempts one request has in flight at once: the one being waited on, and its hedge. */
+export const MAX_IN_FLIGHT = 2;
+
+interface Running {
+  model: string;
+  startedMs: number;
+  hedge: boolean;
+  cancel: AbortController;
+  verdict: Promise<{ running: Running; verdict: AttemptVerdict }>;
+}
+
 export async function runFailover(request: FailoverRequest): Promise<FailoverResult> {
+  const { candidates, hedgeAfterMs } = request;
   const attempts: AttemptRecord[] = [];
+  const inFlight = new Set<Running>();
+  let next = 0;
   let lastReason: FailoverReason = "upstream_connect_error";
-  for (const [index, model] of request.candidates.entries()) {
-    const startedMs = request.nowMs();
-    const outcome = await attemptUpstream({
+  // The retryable answer of the attempt that failed last, kept when it may be passed on (docs/contract.md §7).
+  let lastAnswer: { model: string; response: Response } | null = null;
+
+  const start = (hedge: boolean) => {
+    const index = next++;
+    const model = candidates[index] as string;
+    const cancel = new AbortController();
+    const running = { model, startedMs: request.nowMs(), hedge, cancel } as Running;
+    running.verdict = attemptUpstream({
       url: request.url,
       headers: request.headers,
       body: request.bodyFor(model),
       headerTimeoutMs: request.headerTimeoutMs,
       firstByteTimeoutMs: request.firstByteTimeoutMs,
-      isLastAttempt: index === request.candidates.length - 1,
+      isLastAttempt: index === candidates.length - 1,
       clientSignal: request.clientSignal,
+      cancelSignal: cancel.signal,
+      contentGate: hedgeAfterMs > 0,
+    }).then((verdict) => ({ running, verdict }));
+    inFlight.add(running);
+  };
+  const record = (running: Running, fields: Omit<AttemptRecord, "model" | "ms" | "hedge">) => {
+    attempts.push({
+      model: running.model,
+      ...fields,
+      ms: request.nowMs() - running.startedMs,
+      ...(running.hedge ? { hedge: true as const } : {}),
     });
-    const ms = request.nowMs() - startedMs;
-    switch (outcome.kind) {
-      case "cancelled": {
-        attempts.push({ model, outcome: "cancelled", reason: null, status: null, ms });
+  };
+  /** Cancels every attempt still in flight: they lost to `winner`, or the client left. */
+  const cancelRest = (outcome: "hedge_lost" | "cancelled") => {
+    for (const running of inFlight) {
+      running.cancel.abort(outcome);
+      running.verdict.then(({ verdict }) => discard(verdict));
+      record(running, { outcome, reason: null, status: null });
+    }
+    inFlight.clear();
+  };
+
+  if (candidates.length > 0) start(false);
+  while (inFlight.size > 0) {
+    const settled = await raceWithHedge(
+      inFlight,
+      hedgeAfterMs > 0 && next < candidates.length,
+      hedgeAfterMs,
+      request,
+    );
+    if (settled === "hedge") {
+      start(true);
+      continue;
+    }
+    const { running, verdict } = settled;
+    inFlight.delete(running);
+    switch (verdict.kind) {
+      case "cancelled":
+        record(running, { outcome: "cancelled", reason: null, status: null });
+        cancelRest("cancelled");
         return { kind: "failure", failure: { kind: "client_cancel" }, attempts };
-      }
       case "committed":
-        attempts.push({ model, outcome: "committed", reason: null, status: outcome.response.status, ms });
-        return { kind: "committed", model, commit: outcome, attempts };
+        record(running, { outcome: "committed", reason: null, status: verdict.response.status });
+        cancelRest("hedge_lost");
+        discardAnswer(lastAnswer);
+        return { kind: "committed", model: running.model, commit: verdict, attempts };
       case "passthrough":
-        attempts.push({ model, outcome: "passthrough", reason: null, status: outcome.response.status, ms });
-        return { kind: "upstream_answer", model, response: outcome.response, attempts };
+        record(running, { outcome: "passthrough", reason: null, status: verdict.response.status });
+        cancelRest("hedge_lost");
+        discardAnswer(lastAnswer);
+        return { kind: "upstream_answer", model: running.model, response: verdict.response, attempts };
       case "retryable":
-        attempts.push({
-          model,
-          outcome: "retryable",
-          reason: outcome.reason,
-          status: outcome.status,
-          ms,
-        });
-        lastReason = outcome.reason;
-        if (index === request.candidates.length - 1 && outcome.response) {
-          return { kind: "upstream_answer", model, response: outcome.response, attempts };
-        }
+        record(running, { outcome: "retryable", reason: verdict.reason, status: verdict.status });
+        lastReason = verdict.reason;
+        discardAnswer(lastAnswer);
+        lastAnswer = verdict.response ? { model: running.model, response: verdict.response } : null;
+        if (inFlight.size === 0 && next < candidates.length) start(false);
     }
   }
+  if (lastAnswer) return { kind: "upstream_answer", ...lastAnswer, attempts };
   const failure = finalFailureFor(lastReason) ?? { kind: "upstream_failed", reason: lastReason };
   return { kind: "failure", failure, attempts };
+}
+
+/**
+ * The next attempt to reach a verdict, or "hedge" when the one attempt in flight has waited `hedgeAfterMs`
+ * without one and a hedge may start.
+ */
+async function raceWithHedge(
+  inFlight: ReadonlySet<Running>,
+  mayHedge: boolean,
+  hedgeAfterMs: number,
+  request: FailoverRequest,
+): Promise<{ running: Running; verdict: AttemptVerdict } | "hedge"> {
+  const verdicts = [...inFlight].map((running) => running.verdict);
+  const only = inFlight.size === 1 ? [...inFlight][0] : undefined;
+  if (!mayHedge || !only || inFlight.size >= MAX_IN_FLIGHT) return Promise.race(verdicts);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hedgeDue = new Promise<"hedge">((resolve) => {
+    timer = setTimeout(() => resolve("hedge"), Math.max(0, only.startedMs + hedgeAfterMs - request.nowMs()));
+  });
+  try {
+    return await Promise.race([...verdicts, hedgeDue]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Releases whatever a verdict nobody will use still holds open. */
+function discard(verdict: AttemptVerdict): void {
+  if (verdict.kind === "committed") {
+    verdict.abort("hedge_lost");
+    verdict.reader.cancel().catch(() => {});
+  } else if (verdict.kind !== "cancelled") {
+    verdict.response?.body?.cancel().catch(() => {});
+  }
+}
+
+function discardAnswer(answer: { response: Response } | null): void {
+  answer?.response.body?.cancel().catch(() => {});
 }

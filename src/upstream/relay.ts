@@ -5,9 +5,11 @@
 // chunks (none passes them through untouched) and its encoder writes the error event. Per chunk this does a
 // read, the transform if any, and an enqueue: the idle check is one watchdog timer per idle period, and the
 // upstream's tail is looked at once, at its end.
+
+import type { StreamEnd } from "../core/outcome.ts";
 import { endsAtEventBoundary, endsWithBareErrorLine } from "../core/sse.ts";
 
-export type RelayEnd = "complete" | "upstream_error" | "idle_timeout" | "client_cancel";
+export type RelayEnd = StreamEnd;
 
 /** How one protocol frames a relayed stream for its client. */
 export interface StreamFraming {

@@ -46,6 +46,12 @@ export async function runCron(): Promise<void> {
   forgetCachedView();
 }
 
+/**
+ * Envs made by callRouterWith. Each has isolate state of its own, and a committed stream reports when the
+ * test has read its body, after the request's own context was waited for: settleOutcomes waits for them too.
+ */
+const envsWithOverrides: Env[] = [];
+
 /** Sends a request through the app with some vars overridden (a differently configured deployment). */
 export async function callRouterWith(
   overrides: Record<string, string>,
@@ -53,11 +59,9 @@ export async function callRouterWith(
   init?: RequestInit,
 ): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await app.fetch(
-    new Request(`${ROUTER_ORIGIN}${path}`, init),
-    { ...env, ...overrides },
-    ctx,
-  );
+  const configured = { ...env, ...overrides };
+  envsWithOverrides.push(configured);
+  const response = await app.fetch(new Request(`${ROUTER_ORIGIN}${path}`, init), configured, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -74,7 +78,8 @@ export async function settle(): Promise<void> {
 /** Waits (at most 2 s) until every queued outcome report has been flushed by the requests that queued it. */
 export async function settleOutcomes(): Promise<void> {
   const deadline = Date.now() + 2000;
-  while (!isolateState(env).outcomes.idle()) {
+  const idle = () => [env, ...envsWithOverrides].every((each) => isolateState(each).outcomes.idle());
+  while (!idle()) {
     if (Date.now() > deadline) throw new Error("outcome reports were not flushed within 2 s");
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

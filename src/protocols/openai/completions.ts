@@ -61,5 +61,5 @@ export async function handleOpenAICompletion(
   const init = { status: upstream.status, statusText: upstream.statusText, headers: merged };
   if (result.kind === "upstream_answer") return new Response(upstream.body, init);
   merged.delete("content-length");
-  return new Response(relayCommitted(result.commit, OPENAI_FRAMING, meta), init);
+  return new Response(relayCommitted(result, OPENAI_FRAMING, meta), init);
 }

@@ -2,9 +2,10 @@
 // long gets one more attempt beside it on the next candidate; the first to send content wins, the other is
 // cancelled at once, logged `hedge_lost` and not held against its breaker; never more than two attempts in
 // flight, and never in direct mode.
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { app } from "../src/app.ts";
 import { controlPlaneStub } from "../src/state/control-plane.ts";
 import { HEALTHY_RANKING } from "./support/feeds.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
@@ -153,6 +154,38 @@ describe("hedged first byte", () => {
     expect(calledModels(stub())).toEqual([ALPHA, BETA, GAMMA_TEE]);
     expect(most).toBe(2);
     expect(inFlight).toBe(0);
+  });
+
+  it("cancels both attempts of a race when the client goes away, and fails over to nothing", async () => {
+    const aborted: string[] = [];
+    const stallUntilAborted =
+      (model: string): Behavior =>
+      (request) =>
+        new Promise<Response>((_resolve, reject) => {
+          request.signal.addEventListener("abort", () => {
+            aborted.push(model);
+            reject(new DOMException("aborted", "AbortError"));
+          });
+        });
+    serveUpstream(stub(), { [ALPHA]: stallUntilAborted(ALPHA), [BETA]: stallUntilAborted(BETA) });
+    const client = new AbortController();
+    const ctx = createExecutionContext();
+    const pending = app.fetch(
+      new Request("http://router.test/v1/chat/completions", { ...streamRequest(), signal: client.signal }),
+      { ...env, ...HEDGED },
+      ctx,
+    );
+    await vi.waitFor(() => expect(calledModels(stub())).toEqual([ALPHA, BETA]), {
+      timeout: 2000,
+      interval: 5,
+    });
+    client.abort();
+    const response = await pending;
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(499);
+    expect(aborted.sort()).toEqual([ALPHA, BETA].sort());
+    expect(loggedAttempts().map((a) => a.outcome)).toEqual(["cancelled", "cancelled"]);
+    expect(calledModels(stub())).toEqual([ALPHA, BETA]);
   });
 
   it("never hedges in direct mode", async () => {

@@ -139,7 +139,7 @@ async function reportAnswers(model: string, ttfbMs: number, count: number): Prom
 
 describe("degraded models", () => {
   it("keeps the ranking's order while every model answers at its usual speed", async () => {
-    await reportAnswers(ALPHA, 500, 8);
+    await reportAnswers(ALPHA, 500, 20);
     serveUpstream(stub(), {});
     expect(await streamOnce(newClient())).toEqual([ALPHA]);
   });
@@ -148,7 +148,7 @@ describe("degraded models", () => {
     const client = newClient();
     serveUpstream(stub(), {});
     expect(await streamOnce(client)).toEqual([ALPHA]);
-    await reportAnswers(ALPHA, 500, 6);
+    await reportAnswers(ALPHA, 500, 20);
     await reportAnswers(ALPHA, 9000, 3);
     const status = (await (
       await callRouter("/status", { headers: { accept: "application/json" } })
@@ -164,7 +164,7 @@ describe("degraded models", () => {
   });
 
   it("tries a degraded model again after the recheck time and keeps it when it answers fast", async () => {
-    await reportAnswers(ALPHA, 500, 6);
+    await reportAnswers(ALPHA, 500, 20);
     await reportAnswers(ALPHA, 9000, 3);
     serveUpstream(stub(), { [ALPHA]: streamBody(sseEvents(ALPHA, 3), "close").behavior });
     // BREAKER_COOLDOWN_MS is also the recheck time: at 0 the recheck is due at once.
@@ -184,7 +184,7 @@ describe("degraded models", () => {
   });
 
   it("never reorders when SLOW_MODEL_FACTOR is 0", async () => {
-    await reportAnswers(ALPHA, 500, 6);
+    await reportAnswers(ALPHA, 500, 20);
     await reportAnswers(ALPHA, 9000, 3);
     serveUpstream(stub(), {});
     stub().calls.length = 0;

@@ -34,8 +34,8 @@ export type HealthPhase = "healthy" | "degraded" | "recheck";
 /** How many recent answers the median looks at, and how many it needs. */
 export const RECENT_WINDOW = 5;
 const MIN_RECENT = 3;
-/** Answers needed before a baseline is trusted. */
-export const MIN_BASELINE_SAMPLES = 5;
+/** The baseline is the mean of this many first answers before it is trusted and starts following time. */
+export const MIN_BASELINE_SAMPLES = 20;
 /** Time constant of the baseline: an answer's weight is 1 − e^(−Δt/τ) for Δt since the previous one. */
 export const BASELINE_TAU_MS = 15 * 60_000;
 /** Weight of one attempt in the failure rate. */
@@ -65,7 +65,8 @@ export function recordTtfb(
     options.minMs > 0 &&
     ms > options.factor * current.baselineTtfbMs &&
     ms > options.minMs;
-  // Until the baseline is trusted it is the mean of every answer; after that, time moves it, not traffic.
+  // The baseline is the mean of the first answers, so a slow cold start is outweighed; after that, time moves
+  // it, not traffic.
   const baselineWeight = trusted
     ? 1 - Math.exp(-Math.max(0, nowMs - current.lastSampleMs) / BASELINE_TAU_MS)
     : 1 / (current.samples + 1);

@@ -38,12 +38,12 @@ function launchBrowser() {
 
 let clients = 0;
 /** One request from a new client each time, so stickiness does not steer these checks. */
-async function chat(model: string): Promise<void> {
+async function chat(model: string, stream = false): Promise<void> {
   clients += 1;
   const response = await fetch(`${stack.routerUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer cpk_browser_${clients}` },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "Hello" }] }),
+    body: JSON.stringify({ model, stream, messages: [{ role: "user", content: "Hello" }] }),
   });
   await response.text();
 }
@@ -52,10 +52,11 @@ const results = await runScenarios(
   "browser",
   [
     {
-      name: "the desktop status page shows readiness, feed ages and the fake's ranking with its scores",
+      name: "the desktop status page shows readiness, feed ages, the fake's ranking with its scores and observed TTFT",
       run: async () => {
         stack.fake.setBehavior(DEFAULT_RANKING[0] as string, { kind: "status", status: 503, times: 1 });
         await chat("chutesai/AutoPilot");
+        await chat("chutesai/AutoPilot", true);
         await new Promise((resolve) => setTimeout(resolve, 300));
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         await page.goto(`${stack.routerUrl}/status`);
@@ -76,6 +77,10 @@ const results = await runScenarios(
           phases.every((phase) => phase === "closed"),
           `breakers: ${phases.join(", ")}`,
         );
+        const ttft = await page.textContent(
+          `#candidates tr[data-model="${DEFAULT_RANKING[0]}"] [data-health]`,
+        );
+        assert(/^\d+ ms \(\d+ ms\)$/.test(ttft?.trim() ?? ""), `the top model's TTFT cell reads "${ttft}"`);
         const failover = await page.$$eval('#failovers tr[data-reason="upstream_503"] td', (cells) =>
           cells.map((c) => c.textContent),
         );

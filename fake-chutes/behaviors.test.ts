@@ -4,11 +4,12 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import type { OverloadReason } from "./behaviors.ts";
+import { type FakeToolCall, type OverloadReason, parseBehavior } from "./behaviors.ts";
 import type { RequestLogEntry } from "./request-log.ts";
 import { type FakeChutes, startFakeChutes } from "./server.ts";
 import {
   postCompletion,
+  postJson,
   raceTimeout,
   readEvents,
   readerOf,
@@ -68,6 +69,256 @@ describe("healthy", () => {
     assert.equal(first.length + rest.length, 3 + 2 + 1);
     assert.equal(rest.at(-1), "[DONE]");
     await waitFor(() => (lastEntry().completed ? true : undefined));
+  });
+});
+
+// A parsed stream: the chunk objects before `[DONE]` (which is checked to be last).
+// biome-ignore lint/suspicious/noExplicitAny: chunks are untyped JSON picked apart by the assertions.
+type Chunk = any;
+
+async function streamedChunks(body: Record<string, unknown>): Promise<Chunk[]> {
+  const response = await postCompletion(fake.url, { model: MODEL, stream: true, ...body });
+  assert.equal(response.status, 200);
+  const events = splitSse(await response.text());
+  assert.equal(events.pop(), "[DONE]");
+  return events.map((event) => JSON.parse(event));
+}
+
+async function wholeChoice(body: Record<string, unknown> = {}): Promise<Chunk> {
+  const response = await postCompletion(fake.url, { model: MODEL, ...body });
+  assert.equal(response.status, 200);
+  return (await response.json()).choices[0];
+}
+
+/** The deltas of the chunks that carry a choice, i.e. all but the usage chunk. */
+function deltasOf(chunks: Chunk[]): Chunk[] {
+  return chunks.filter((chunk) => chunk.choices.length > 0).map((chunk) => chunk.choices[0].delta);
+}
+
+const REASONING = "Let me think  about it.\nThen answer. ";
+
+describe("healthy with reasoning", () => {
+  it("streams reasoning_content word by word before the content, the role on the first chunk", async () => {
+    fake.setBehavior(MODEL, { kind: "healthy", chunks: 2, reasoning: REASONING });
+    const chunks = await streamedChunks({});
+    const deltas = deltasOf(chunks);
+    assert.deepEqual(deltas.slice(0, 6), [
+      { role: "assistant", reasoning_content: "Let " },
+      { reasoning_content: "me " },
+      { reasoning_content: "think  " },
+      { reasoning_content: "about " },
+      { reasoning_content: "it.\n" },
+      { reasoning_content: "Then " },
+    ]);
+    const reasoning = deltas.map((delta: Chunk) => delta.reasoning_content ?? "").join("");
+    assert.equal(reasoning, REASONING);
+    assert.deepEqual(deltas.slice(7), [{ content: "chunk 0 " }, { content: "chunk 1 " }, {}]);
+    assert.equal(chunks.at(-2).choices[0].finish_reason, "stop");
+    assert.ok(deltas.every((delta: Chunk) => !("reasoning" in delta)));
+    // One extra completion token per reasoning word.
+    assert.equal(chunks.at(-1).usage.completion_tokens, 2 * 2 + 7);
+  });
+
+  it('streams it as delta.reasoning under reasoningField "reasoning"', async () => {
+    fake.setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "a b", reasoningField: "reasoning" });
+    assert.deepEqual(deltasOf(await streamedChunks({})), [
+      { role: "assistant", reasoning: "a " },
+      { reasoning: "b" },
+      { content: "chunk 0 " },
+      {},
+    ]);
+  });
+
+  it("puts it in message.reasoning_content or message.reasoning when not streamed", async () => {
+    fake.setBehavior(MODEL, { kind: "healthy", chunks: 2, reasoning: REASONING });
+    let choice = await wholeChoice();
+    assert.deepEqual(choice.message, {
+      role: "assistant",
+      content: "chunk 0 chunk 1 ",
+      reasoning_content: REASONING,
+    });
+    assert.equal(choice.finish_reason, "stop");
+    fake.setBehavior(MODEL, {
+      kind: "healthy",
+      chunks: 2,
+      reasoning: REASONING,
+      reasoningField: "reasoning",
+    });
+    choice = await wholeChoice();
+    assert.deepEqual(choice.message, {
+      role: "assistant",
+      content: "chunk 0 chunk 1 ",
+      reasoning: REASONING,
+    });
+  });
+});
+
+const TOOL_CALLS: FakeToolCall[] = [
+  { name: "get_weather", arguments: '{"city":"Paris","unit":"celsius"}' },
+  { id: "toolu_custom", name: "lookup", arguments: '{"q":"naïve 🙂"}' },
+  { name: "no_args", arguments: "{}" },
+];
+
+describe("healthy with tool calls", () => {
+  it("streams each call as a header chunk then its arguments in 2–3 pieces, ending in tool_calls", async () => {
+    fake.setBehavior(MODEL, { kind: "healthy", chunks: 0, toolCalls: TOOL_CALLS });
+    const chunks = await streamedChunks({ stream_options: { include_usage: true } });
+    const deltas = deltasOf(chunks);
+    assert.ok(
+      deltas.every((delta: Chunk) => !("content" in delta)),
+      "no content chunks",
+    );
+    assert.equal(deltas[0].role, "assistant");
+    delete deltas[0].role;
+    const finish = deltas.pop();
+    assert.deepEqual(finish, {});
+    assert.equal(chunks.at(-2).choices[0].finish_reason, "tool_calls");
+    const expectedIds = ["call_0", "toolu_custom", "call_2"];
+    let at = 0;
+    for (const [index, call] of TOOL_CALLS.entries()) {
+      assert.deepEqual(deltas[at], {
+        tool_calls: [
+          { index, id: expectedIds[index], type: "function", function: { name: call.name, arguments: "" } },
+        ],
+      });
+      at += 1;
+      const pieces: string[] = [];
+      while (at < deltas.length && deltas[at].tool_calls[0].id === undefined) {
+        const [piece] = deltas[at].tool_calls;
+        assert.deepEqual(Object.keys(piece), ["index", "function"]);
+        assert.deepEqual(Object.keys(piece.function), ["arguments"]);
+        assert.equal(piece.index, index);
+        pieces.push(piece.function.arguments);
+        at += 1;
+      }
+      // 3 pieces for even calls, 2 for odd ones, never more than the arguments have characters ("{}" → 2).
+      assert.equal(pieces.length, [3, 2, 2][index], `pieces of call ${index}`);
+      assert.ok(pieces.every((piece) => piece !== ""));
+      assert.equal(pieces.join(""), call.arguments);
+    }
+    assert.equal(at, deltas.length);
+  });
+
+  it("streams tool calls after any content and reasoning", async () => {
+    const [call] = TOOL_CALLS;
+    fake.setBehavior(MODEL, {
+      kind: "healthy",
+      chunks: 1,
+      reasoning: "hmm",
+      toolCalls: [call as FakeToolCall],
+    });
+    const deltas = deltasOf(await streamedChunks({}));
+    assert.deepEqual(deltas.slice(0, 3), [
+      { role: "assistant", reasoning_content: "hmm" },
+      { content: "chunk 0 " },
+      {
+        tool_calls: [
+          { index: 0, id: "call_0", type: "function", function: { name: "get_weather", arguments: "" } },
+        ],
+      },
+    ]);
+    assert.equal(deltas.length, 3 + 3 + 1);
+  });
+
+  it("answers message.tool_calls with the whole arguments and finish_reason tool_calls when not streamed", async () => {
+    fake.setBehavior(MODEL, { kind: "healthy", chunks: 0, toolCalls: TOOL_CALLS });
+    let choice = await wholeChoice();
+    assert.equal(choice.finish_reason, "tool_calls");
+    assert.deepEqual(choice.message, {
+      role: "assistant",
+      content: null,
+      tool_calls: [
+        { id: "call_0", type: "function", function: TOOL_CALLS[0] },
+        { id: "toolu_custom", type: "function", function: { name: "lookup", arguments: '{"q":"naïve 🙂"}' } },
+        { id: "call_2", type: "function", function: TOOL_CALLS[2] },
+      ],
+    });
+    fake.setBehavior(MODEL, {
+      kind: "healthy",
+      chunks: 2,
+      reasoning: "hmm",
+      toolCalls: TOOL_CALLS.slice(0, 1),
+    });
+    choice = await wholeChoice();
+    assert.deepEqual(
+      [choice.message.content, choice.message.reasoning_content, choice.message.tool_calls.length],
+      ["chunk 0 chunk 1 ", "hmm", 1],
+    );
+  });
+
+  it("counts the same completion tokens streamed and not", async () => {
+    fake.setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "a b c", toolCalls: TOOL_CALLS });
+    const streamed = (await streamedChunks({})).at(-1).usage.completion_tokens;
+    const response = await postCompletion(fake.url, { model: MODEL });
+    const whole = (await response.json()).usage.completion_tokens;
+    // 2 per content chunk, 1 per reasoning word, 1 per tool-call header and argument piece.
+    const expected = 2 + 3 + (1 + 3) + (1 + 2) + (1 + 2);
+    assert.deepEqual([streamed, whole], [expected, expected]);
+  });
+
+  it("leaves /v1/completions plain text", async () => {
+    fake.setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "hmm", toolCalls: TOOL_CALLS });
+    const response = await postCompletion(
+      fake.url,
+      { model: MODEL, prompt: "x" },
+      { path: "/v1/completions" },
+    );
+    const body = await response.json();
+    assert.deepEqual(
+      [body.choices[0].text, body.choices[0].finish_reason, body.usage.completion_tokens],
+      ["chunk 0 ", "stop", 2],
+    );
+  });
+
+  it("is scriptable over the admin endpoint, which refuses malformed reasoning and tool-call fields", async () => {
+    const good = {
+      kind: "healthy",
+      chunks: 0,
+      reasoning: "r",
+      reasoningField: "reasoning",
+      toolCalls: TOOL_CALLS,
+    };
+    let response = await postJson(`${fake.url}/__admin/behavior`, { model: MODEL, behavior: good });
+    assert.deepEqual(await response.json(), { ok: true });
+    assert.equal((await wholeChoice()).message.tool_calls.length, 3);
+    const bad: [Record<string, unknown>, string][] = [
+      [{ reasoning: 3 }, "behavior.reasoning must be a string"],
+      [
+        { reasoningField: "thinking" },
+        "behavior.reasoningField must be one of: reasoning_content, reasoning",
+      ],
+      [{ toolCalls: {} }, "behavior.toolCalls must be an array of {id?, name, arguments} objects"],
+      [{ toolCalls: ["x"] }, "behavior.toolCalls[0] must be an object"],
+      [{ toolCalls: [{ name: "f" }] }, "behavior.toolCalls[0].arguments must be a string"],
+      [
+        { toolCalls: [{ name: "", arguments: "{}" }] },
+        "behavior.toolCalls[0].name must be a non-empty string",
+      ],
+      [
+        { toolCalls: [{ id: 7, name: "f", arguments: "{}" }] },
+        "behavior.toolCalls[0].id must be a non-empty string",
+      ],
+      [
+        { toolCalls: [TOOL_CALLS[0], { name: "f", arguments: {} }] },
+        "behavior.toolCalls[1].arguments must be a string",
+      ],
+      [
+        { toolCalls: [{ name: "f", arguments: "", type: "function" }] },
+        "behavior.toolCalls[0].type is not a field of a tool call",
+      ],
+    ];
+    for (const [fields, error] of bad) {
+      assert.deepEqual(parseBehavior({ kind: "healthy", ...fields }), { ok: false, error });
+      response = await postJson(`${fake.url}/__admin/behavior`, {
+        model: MODEL,
+        behavior: { kind: "healthy", ...fields },
+      });
+      assert.deepEqual([response.status, await response.json()], [400, { detail: error }]);
+    }
+    assert.deepEqual(parseBehavior({ kind: "status", status: 500, reasoning: "r" }), {
+      ok: false,
+      error: "behavior.reasoning is not a field of kind status",
+    });
   });
 });
 

@@ -5,9 +5,26 @@ import { isRecord } from "./http-io.ts";
 /** Overload variants of Chutes' 429 (see error-bodies.ts for their wording). */
 export type OverloadReason = "infra_overload" | "no_targets" | "maintenance";
 
+/** Where a reasoning model puts its thinking: vLLM renamed `reasoning_content` to `reasoning`. */
+export type ReasoningField = "reasoning_content" | "reasoning";
+
+/** One function call a `healthy` chat answer makes; `id` defaults to `call_<index in toolCalls>`. */
+export type FakeToolCall = { id?: string; name: string; arguments: string };
+
 /** What the fake does with the next request(s) for a model. `times`: only the next N requests, then healthy. */
 export type Behavior = { times?: number } & (
-  | { kind: "healthy"; chunks?: number; intervalMs?: number; firstByteDelayMs?: number }
+  | {
+      kind: "healthy";
+      chunks?: number;
+      intervalMs?: number;
+      firstByteDelayMs?: number;
+      /** Chat only: thinking sent before the content (one stream chunk per word). */
+      reasoning?: string;
+      /** Default `reasoning_content`. */
+      reasoningField?: ReasoningField;
+      /** Chat only: calls sent after the content; a non-empty list makes `finish_reason` `tool_calls`. */
+      toolCalls?: FakeToolCall[];
+    }
   | { kind: "slow_headers"; delayMs: number }
   | { kind: "slow_first_byte"; delayMs: number }
   | { kind: "status"; status: number; body?: string; contentType?: string }
@@ -28,11 +45,28 @@ export const HEALTHY: Behavior = { kind: "healthy" };
 
 export const OVERLOAD_REASONS: readonly OverloadReason[] = ["infra_overload", "no_targets", "maintenance"];
 
-type FieldRule = "count" | "count?" | "positive?" | "status" | "string?" | "reason?";
+export const REASONING_FIELDS: readonly ReasoningField[] = ["reasoning_content", "reasoning"];
+
+type FieldRule =
+  | "count"
+  | "count?"
+  | "positive?"
+  | "status"
+  | "string?"
+  | "reason?"
+  | "reasoningField?"
+  | "toolCalls?";
 
 // One line per kind: the fields it accepts. Kept in step with the `Behavior` union by hand.
 const FIELD_RULES: { readonly [K in BehaviorKind]: Readonly<Record<string, FieldRule>> } = {
-  healthy: { chunks: "count?", intervalMs: "count?", firstByteDelayMs: "count?" },
+  healthy: {
+    chunks: "count?",
+    intervalMs: "count?",
+    firstByteDelayMs: "count?",
+    reasoning: "string?",
+    reasoningField: "reasoningField?",
+    toolCalls: "toolCalls?",
+  },
   slow_headers: { delayMs: "count" },
   slow_first_byte: { delayMs: "count" },
   status: { status: "status", body: "string?", contentType: "string?" },
@@ -59,7 +93,9 @@ export function parseBehavior(input: unknown): ParseResult<Behavior> {
   }
   for (const [key, rule] of Object.entries(rules)) {
     const problem = checkField(input[key], rule);
-    if (problem !== null) return { ok: false, error: `behavior.${key} ${problem}` };
+    // A problem inside an array names its element: `behavior.toolCalls[1].name must be …`.
+    const separator = problem?.startsWith("[") ? "" : " ";
+    if (problem !== null) return { ok: false, error: `behavior.${key}${separator}${problem}` };
   }
   return { ok: true, value: input as Behavior };
 }
@@ -80,7 +116,31 @@ function checkField(value: unknown, rule: FieldRule): string | null {
       return OVERLOAD_REASONS.some((reason) => reason === value)
         ? null
         : `must be one of: ${OVERLOAD_REASONS.join(", ")}`;
+    case "reasoningField?":
+      return REASONING_FIELDS.some((field) => field === value)
+        ? null
+        : `must be one of: ${REASONING_FIELDS.join(", ")}`;
+    case "toolCalls?":
+      return checkToolCalls(value);
   }
+}
+
+const TOOL_CALL_KEYS: readonly string[] = ["id", "name", "arguments"];
+
+function checkToolCalls(value: unknown): string | null {
+  if (!Array.isArray(value)) return "must be an array of {id?, name, arguments} objects";
+  for (const [index, call] of value.entries()) {
+    if (!isRecord(call)) return `[${index}] must be an object`;
+    const stray = Object.keys(call).find((key) => !TOOL_CALL_KEYS.includes(key));
+    if (stray !== undefined) return `[${index}].${stray} is not a field of a tool call`;
+    if (call.id !== undefined && (typeof call.id !== "string" || call.id === "")) {
+      return `[${index}].id must be a non-empty string`;
+    }
+    if (typeof call.name !== "string" || call.name === "")
+      return `[${index}].name must be a non-empty string`;
+    if (typeof call.arguments !== "string") return `[${index}].arguments must be a string`;
+  }
+  return null;
 }
 
 function isCount(value: unknown): value is number {

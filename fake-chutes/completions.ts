@@ -6,10 +6,13 @@ import type { Behavior } from "./behaviors.ts";
 import { defaultStatusDetail, detailBody, NGINX_429_HTML, overloadDetail } from "./error-bodies.ts";
 import { sendText, sleep, waitForAbort, writeFlushed } from "./http-io.ts";
 import {
+  type AnswerExtras,
+  bodyChunks,
   type CompletionKind,
   completionBody,
   contentChunk,
   countUsage,
+  extraTokens,
   streamTail,
   toSseEvent,
   type Usage,
@@ -33,7 +36,7 @@ export type CompletionRun = {
   onDrop(): void;
 };
 
-type SuccessOptions = { chunks?: number; intervalMs?: number; firstByteDelayMs?: number };
+type SuccessOptions = AnswerExtras & { chunks?: number; intervalMs?: number; firstByteDelayMs?: number };
 
 export async function playBehavior(run: CompletionRun, behavior: Behavior): Promise<void> {
   const { res } = run;
@@ -87,16 +90,17 @@ function successHeaders(run: CompletionRun): Record<string, string> {
   return headers;
 }
 
-function usageOf(run: CompletionRun, chunks: number): Usage {
-  return countUsage(run.requestBody, chunks);
+function usageOf(run: CompletionRun, chunks: number, extras: AnswerExtras = {}): Usage {
+  return countUsage(run.requestBody, chunks, extraTokens(run.kind, extras));
 }
 
 async function sendSuccess(run: CompletionRun, options: SuccessOptions): Promise<void> {
   const { res, kind, model, signal } = run;
   const chunks = options.chunks ?? DEFAULT_CHUNKS;
   const firstByteDelayMs = options.firstByteDelayMs ?? 0;
+  const usage = usageOf(run, chunks, options);
   if (!run.stream) {
-    const body = JSON.stringify(completionBody(kind, model, chunks, usageOf(run, chunks)));
+    const body = JSON.stringify(completionBody(kind, model, chunks, usage, options));
     res.writeHead(200, { ...successHeaders(run), "content-length": Buffer.byteLength(body) });
     if (firstByteDelayMs > 0) {
       res.flushHeaders();
@@ -108,11 +112,12 @@ async function sendSuccess(run: CompletionRun, options: SuccessOptions): Promise
   res.writeHead(200, successHeaders(run));
   res.flushHeaders();
   if (!(await sleep(firstByteDelayMs, signal))) return;
-  for (let index = 0; index < chunks; index += 1) {
+  // `intervalMs` separates every body event: reasoning words, content chunks and tool-call pieces alike.
+  for (const [index, chunk] of bodyChunks(kind, model, chunks, options).entries()) {
     if (index > 0 && !(await sleep(options.intervalMs ?? 0, signal))) return;
-    res.write(toSseEvent(contentChunk(kind, model, index)));
+    res.write(toSseEvent(chunk));
   }
-  res.end(streamTail(kind, model, usageOf(run, chunks)));
+  res.end(streamTail(kind, model, usage, options));
 }
 
 /**

@@ -183,6 +183,35 @@ describe("completions", () => {
     assert.equal(await (await postCompletion(fake.url, request)).text(), text);
   });
 
+  it("ends every stream with finish, then a separate usage chunk, then [DONE], include_usage or not", async () => {
+    const requests: Record<string, unknown>[] = [
+      { model: "fake/fast-model", stream: true, stream_options: { include_usage: true } },
+      { model: "fake/fast-model", stream: true },
+      // Chutes forces usage on, so even an explicit `false` gets the chunk.
+      { model: "fake/fast-model", stream: true, stream_options: { include_usage: false } },
+    ];
+    fake.setBehavior("fake/fast-model", {
+      kind: "healthy",
+      chunks: 2,
+      toolCalls: [{ name: "f", arguments: "{}" }],
+    });
+    for (const request of requests) {
+      const events = splitSse(await (await postCompletion(fake.url, request)).text());
+      assert.equal(events.at(-1), "[DONE]", JSON.stringify(request));
+      const [finish, usage] = events.slice(-3, -1).map((event) => JSON.parse(event));
+      assert.equal(finish.choices[0].finish_reason, "tool_calls");
+      assert.equal(finish.usage, undefined);
+      assert.deepEqual(Object.keys(usage), ["id", "object", "created", "model", "choices", "usage"]);
+      assert.deepEqual(usage.choices, []);
+      assert.deepEqual(Object.keys(usage.usage), ["prompt_tokens", "completion_tokens", "total_tokens"]);
+      assert.equal(usage.usage.prompt_tokens, Math.ceil(JSON.stringify(request).length / 4));
+      assert.equal(usage.usage.completion_tokens, 2 * 2 + 1 + 2);
+      assert.equal(usage.usage.total_tokens, usage.usage.prompt_tokens + usage.usage.completion_tokens);
+      const withUsage = events.slice(0, -1).filter((event) => event.includes('"usage"'));
+      assert.equal(withUsage.length, 1, "exactly one usage chunk");
+    }
+  });
+
   it("answers /v1/completions with text_completion, streamed and not", async () => {
     const path = "/v1/completions";
     const whole = await (
@@ -253,6 +282,7 @@ describe("admin endpoint", () => {
       ["/__admin/behavior", { model: "fake/fast-model", behavior: { kind: "explode" } }],
       ["/__admin/behavior", { model: "fake/fast-model", behavior: { kind: "slow_headers" } }],
       ["/__admin/behavior", { model: "fake/fast-model", behavior: { kind: "healthy", chunk: 3 } }],
+      ["/__admin/behavior", { model: "fake/fast-model", behavior: { kind: "healthy", toolCalls: [{}] } }],
       ["/__admin/behavior", { behavior: { kind: "healthy" } }],
       ["/__admin/feed", { feed: "weather", mode: "ok" }],
       ["/__admin/feed", { feed: "models", mode: "ok", rows: {} }],

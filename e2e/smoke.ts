@@ -2,6 +2,7 @@
 // `openai` SDK and the Vercel AI SDK, checking what a user would see. Writes logs/smoke/latest.json and exits
 // non-zero on any failure. Loopback only; every wait is bounded.
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import Anthropic from "@anthropic-ai/sdk";
 import { generateText, streamText } from "ai";
 import OpenAI from "openai";
 import type { Behavior } from "../fake-chutes/behaviors.ts";
@@ -39,6 +40,17 @@ let keyCount = 0;
 function openai(key = `cpk_smoke_${++keyCount}`): OpenAI {
   return new OpenAI({ baseURL: base, apiKey: key, maxRetries: 0, timeout: 15_000 });
 }
+
+/** An Anthropic SDK client pointed at the router, as Claude Code would be (ANTHROPIC_BASE_URL, no /v1). */
+function anthropic(key = `cpk_smoke_${++keyCount}`): Anthropic {
+  return new Anthropic({ baseURL: stack.routerUrl, apiKey: key, maxRetries: 0, timeout: 15_000 });
+}
+
+const CLAUDE_ASK = {
+  model: "claude-sonnet-4-6",
+  max_tokens: 256,
+  messages: [{ role: "user" as const, content: "Hi" }],
+};
 
 function script(model: string, behavior: Behavior): void {
   fake.setBehavior(model, behavior);
@@ -106,6 +118,52 @@ async function expectPassthrough(model: string, behavior: Behavior, status: numb
 }
 
 const scenarios: Scenario[] = [
+  {
+    name: "Anthropic SDK, streaming: thinking, text and a tool call through the alias, with exact usage",
+    run: async () => {
+      script(FAST, {
+        kind: "healthy",
+        reasoning: "Thinking it over",
+        toolCalls: [{ id: "functions.Bash:0", name: "Bash", arguments: '{"command":"ls -la"}' }],
+      });
+      const tools = [{ name: "Bash", input_schema: { type: "object" as const, properties: {} } }];
+      const final = await anthropic()
+        .messages.stream({ ...CLAUDE_ASK, tools })
+        .finalMessage();
+      assertEqual(
+        final.content.map((block) => block.type),
+        ["thinking", "text", "tool_use"],
+        "block order",
+      );
+      const tool = final.content.find((block) => block.type === "tool_use");
+      assertEqual(tool?.type === "tool_use" ? tool.input : null, { command: "ls -la" }, "tool input");
+      assertEqual(final.stop_reason, "tool_use", "stop_reason");
+      assert(final.usage.input_tokens > 0 && final.usage.output_tokens > 0, "usage from the upstream");
+      const sent = JSON.parse(upstreamCalls(FAST).at(-1)?.body ?? "{}") as {
+        stream_options?: { include_usage?: boolean };
+      };
+      assertEqual(sent.stream_options?.include_usage, true, "include_usage asked upstream");
+    },
+  },
+  {
+    name: "Anthropic SDK: failover before the first byte is invisible, and an overload answer is 529 overloaded_error",
+    run: async () => {
+      script(FAST, { kind: "status", status: 503 });
+      const message = await anthropic().messages.create(CLAUDE_ASK);
+      assertEqual(message.content[0]?.type, "text", "answered");
+      assertEqual(
+        upstreamCalls().map((entry) => entry.model),
+        [FAST, FLAKY],
+        "models tried",
+      );
+      for (const model of DEFAULT_RANKING) script(model, { kind: "overloaded" });
+      const error = await anthropic()
+        .messages.create(CLAUDE_ASK)
+        .catch((caught: unknown) => caught);
+      assert(error instanceof Anthropic.InternalServerError, `an InternalServerError, got ${String(error)}`);
+      assertEqual((error as InstanceType<typeof Anthropic.APIError>).status, 529, "status");
+    },
+  },
   {
     name: "alias, non-streaming (openai SDK): the best-ranked model answers and is named",
     run: async () => {

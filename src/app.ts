@@ -5,10 +5,12 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./app-env.ts";
-import { type Failure, FailureError, failureHeaders, failureStatus } from "./core/failure.ts";
+import { type Failure, FailureError, failureHeaders, failureMessage, failureStatus } from "./core/failure.ts";
+import { anthropicErrorBody, anthropicFailureStatus } from "./protocols/anthropic/errors.ts";
 import { toOpenAIError } from "./protocols/openai/errors.ts";
 import { completionsRoutes } from "./routes/completions.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { messagesRoutes } from "./routes/messages.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { modelsRoutes } from "./routes/models.ts";
 import { countRefusals } from "./routes/refusal-counter.ts";
@@ -26,9 +28,11 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/v1/models": "GET, HEAD",
   "/v1/chat/completions": "POST",
   "/v1/completions": "POST",
+  "/v1/messages": "POST",
+  "/v1/messages/count_tokens": "POST",
 };
 /** The routing API: every answer on these paths is counted in requests_total, refusals included. */
-const API_PATHS = ["/v1/chat/completions", "/v1/completions"];
+const API_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/messages/count_tokens"];
 
 app.use(requestId({ generator: () => crypto.randomUUID() }));
 app.use(requestLogger);
@@ -39,6 +43,7 @@ app.route("/", statusRoutes);
 app.route("/", metricsRoutes);
 app.route("/v1", modelsRoutes);
 app.route("/v1", completionsRoutes);
+app.route("/v1", messagesRoutes);
 
 for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
   app.all(path, (c) => {
@@ -56,7 +61,17 @@ app.onError((error, c) => {
   return renderFailure(c, { kind: "internal_error" });
 });
 
+/** The Anthropic Messages paths answer in Anthropic's error shape (docs/contract.md §14), the rest in OpenAI's. */
 function renderFailure(c: Context<AppEnv>, failure: Failure): Response {
+  if (c.req.path === "/v1/messages" || c.req.path.startsWith("/v1/messages/")) {
+    const status = anthropicFailureStatus(failure);
+    const requestId = c.get("requestId");
+    const body = anthropicErrorBody(status, failureMessage(failure), requestId);
+    return c.json(body, status as ContentfulStatusCode, {
+      ...failureHeaders(failure),
+      "request-id": requestId,
+    });
+  }
   const status = failureStatus(failure) as ContentfulStatusCode;
   return c.json(toOpenAIError(failure), status, failureHeaders(failure));
 }

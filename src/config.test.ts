@@ -37,6 +37,7 @@ describe("parseConfig", () => {
         breaker: { failureThreshold: 3, cooldownMs: 30_000 },
         slowModel: { factor: 4, minMs: 2000, recheckAfterMs: 30_000 },
         hedge: { afterMs: 0 },
+        anthropic: { modelMap: [{ pattern: "claude-*", target: "chutesai/AutoPilot" }] },
         auth: { routerApiKeys: [], upstreamApiKey: undefined },
       },
     });
@@ -65,6 +66,7 @@ describe("parseConfig", () => {
     ["SLOW_MODEL_FACTOR", "fast", "must be a number"],
     ["SLOW_MODEL_MIN_MS", "1.5", "must be an integer"],
     ["HEDGE_AFTER_MS", "-5", "must be at least 0"],
+    ["ANTHROPIC_MODEL_MAP", "claude-*", "pattern=target"],
   ])("refuses %s=%j (%s) instead of using the default", (variable, value, message) => {
     expect(issuesOf({ [variable]: value })).toEqual([
       { variable, message: expect.stringContaining(message) },

@@ -4,6 +4,7 @@ import * as v from "valibot";
 import type { BreakerOptions } from "./core/breaker.ts";
 import type { SlowModelOptions } from "./core/model-health.ts";
 import type { ModeOptions } from "./core/model-list.ts";
+import { type ModelMapping, parseModelMap } from "./core/model-map.ts";
 import type { ReadinessLimits } from "./core/readiness.ts";
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
@@ -67,6 +68,16 @@ const commaList = v.pipe(
   ),
 );
 
+const modelMap = v.pipe(
+  v.string("must be a list of pattern=target pairs"),
+  v.transform(parseModelMap),
+  v.check(
+    (mappings) => mappings !== null,
+    "must be comma-separated pattern=target pairs, neither side empty",
+  ),
+  v.transform((mappings) => mappings ?? []),
+);
+
 const optionalSecret = v.optional(
   v.pipe(
     v.string("must be a string"),
@@ -100,6 +111,7 @@ const ENV_SCHEMA = v.object({
   SLOW_MODEL_FACTOR: v.optional(decimalText(0), "4"),
   SLOW_MODEL_MIN_MS: v.optional(numberText(0), "2000"),
   HEDGE_AFTER_MS: v.optional(numberText(0), "0"),
+  ANTHROPIC_MODEL_MAP: v.optional(modelMap, "claude-*=chutesai/AutoPilot"),
   ROUTER_API_KEYS: v.optional(commaList, ""),
   UPSTREAM_API_KEY: optionalSecret,
 });
@@ -153,6 +165,8 @@ function toConfig(out: ParsedEnv) {
     } satisfies SlowModelOptions,
     /** Hedged first byte (docs/contract.md §13); 0 is off. */
     hedge: { afterMs: out.HEDGE_AFTER_MS },
+    /** The Anthropic Messages ingress (docs/contract.md §14). */
+    anthropic: { modelMap: out.ANTHROPIC_MODEL_MAP as readonly ModelMapping[] },
     auth: {
       /** Empty in passthrough mode; the client keys in managed mode (docs/contract.md §6). */
       routerApiKeys: out.ROUTER_API_KEYS as readonly string[],

@@ -12,6 +12,8 @@ export type Failure =
   | { kind: "request_too_large"; maxBytes: number }
   | { kind: "invalid_json" }
   | { kind: "invalid_body" }
+  /** A body of the right JSON shape whose fields a protocol refuses; the message names the field. */
+  | { kind: "invalid_request"; message: string }
   | { kind: "missing_model" }
   | { kind: "invalid_model_list"; message: string }
   | { kind: "unknown_model"; models: readonly string[] }
@@ -38,6 +40,7 @@ export function failureStatus(failure: Failure): number {
       return 413;
     case "invalid_json":
     case "invalid_body":
+    case "invalid_request":
     case "missing_model":
     case "invalid_model_list":
     case "unknown_model":
@@ -77,6 +80,7 @@ export function failureCode(failure: Failure): string {
     case "request_too_large":
     case "invalid_json":
     case "invalid_body":
+    case "invalid_request":
     case "missing_model":
     case "invalid_model_list":
     case "unknown_model":
@@ -113,6 +117,7 @@ export function finalFailureFor(reason: FailoverReason): Failure | null {
 export function failureMessage(failure: Failure): string {
   switch (failure.kind) {
     case "invalid_config":
+    case "invalid_request":
     case "invalid_model_list":
     case "not_ready":
       return failure.message;

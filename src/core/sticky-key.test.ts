@@ -33,6 +33,17 @@ describe("extractToken", () => {
 });
 
 describe("stickySource", () => {
+  it("prefers a client session over the token, kept apart from any token by its prefix", () => {
+    const headers = {
+      session: " 7f0c-session ",
+      authorization: "Bearer t",
+      cfConnectingIp: null,
+      xForwardedFor: null,
+    };
+    expect(stickySource(headers, false)).toEqual({ kind: "auth", token: "session:7f0c-session" });
+    expect(stickySource({ ...headers, session: "  " }, false)).toEqual({ kind: "auth", token: "t" });
+  });
+
   it("prefers the Authorization token over the IP", () => {
     expect(
       stickySource({ authorization: "Bearer t", cfConnectingIp: "1.2.3.4", xForwardedFor: null }, false),

@@ -1,9 +1,12 @@
-// Where a client's sticky key comes from (docs/contract.md §5): its Authorization value, else its IP. The shell hashes the
-// token with SHA-256 before it is used anywhere; the raw token is never stored or logged.
+// Where a client's sticky key comes from (docs/contract.md §5, §14): a Claude Code session when the request
+// names one, else its Authorization value, else its IP. The shell hashes a session or token with SHA-256
+// before it is used anywhere; neither is ever stored or logged raw.
 
 export type StickySource = { kind: "auth"; token: string } | { kind: "ip"; ip: string } | null;
 
 export interface StickyHeaders {
+  /** A client session (Claude Code's), keyed like a token but kept apart from one. */
+  session?: string | null;
   authorization: string | null;
   cfConnectingIp: string | null;
   xForwardedFor: string | null;
@@ -21,6 +24,8 @@ export function extractToken(authorization: string | null): string | null {
 
 /** The token if any, else the client IP (X-Forwarded-For's left-most entry only when trusted), else none. */
 export function stickySource(headers: StickyHeaders, trustProxyHeaders: boolean): StickySource {
+  const session = headers.session?.trim();
+  if (session) return { kind: "auth", token: `session:${session}` };
   const token = extractToken(headers.authorization);
   if (token !== null) return { kind: "auth", token };
   const forwarded = trustProxyHeaders ? headers.xForwardedFor?.split(",")[0]?.trim() : undefined;

@@ -25,6 +25,7 @@ export function toOpenAIError(failure: Failure): OpenAIErrorBody {
     case "request_too_large":
     case "invalid_json":
     case "invalid_body":
+    case "invalid_request":
     case "client_cancel":
     case "not_found":
     case "method_not_allowed":

@@ -1,0 +1,122 @@
+// The Anthropic Messages adapter for POST /v1/messages (docs/contract.md §14): admit on `x-api-key` or a
+// Bearer token, translate the body to an OpenAI chat completion, route it like /v1/chat/completions (modes,
+// failover, stickiness keyed by the Claude Code session when there is one, breakers, hedging), and translate
+// the answer back: a stream through the relay with Anthropic framing, a JSON answer whole, errors in
+// Anthropic's shape with `request-id`.
+import type { Context } from "hono";
+import type { AppEnv } from "../../app-env.ts";
+import { FailureError } from "../../core/failure.ts";
+import { mapModel } from "../../core/model-map.ts";
+import { admitRequest } from "../../routing/admit.ts";
+import { routeRequest } from "../../routing/pipeline.ts";
+import { createRoutingContext } from "../../routing/routing-context.ts";
+import type { RoutingResult } from "../../routing/routing-request.ts";
+import { readBodyWithLimit } from "../../upstream/read-body.ts";
+import type { StreamFraming } from "../../upstream/relay.ts";
+import { type ResponseMeta, recordRouting, relayCommitted, routerHeaders } from "../respond.ts";
+import { estimateInputTokens } from "./count-tokens.ts";
+import { renderAnthropicFailure, renderUpstreamError } from "./errors.ts";
+import { anthropicCredential, anthropicUpstreamHeaders, readJsonObject } from "./http.ts";
+import { translateRequest } from "./request.ts";
+import { translateResponse } from "./response.ts";
+import { createAnthropicStream } from "./stream.ts";
+
+/** A JSON answer is read as the upstream sent it; only a stream is re-framed. */
+const RELAY_AS_IS: StreamFraming = {
+  transform: null,
+  finish: null,
+  errorEvent: () => new Uint8Array(0),
+};
+
+export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Response> {
+  const config = c.get("config");
+  const log = c.get("log");
+  const requestId = c.get("requestId");
+  const ctx = createRoutingContext(c.env, config, Date.now(), (promise) => c.executionCtx.waitUntil(promise));
+  const refusal = admitRequest(ctx, anthropicCredential(c.req.raw.headers));
+  if (refusal) throw new FailureError(refusal);
+  const raw = await readBodyWithLimit(c.req.raw, config.upstream.maxRequestBytes);
+  const body = readJsonObject(raw);
+  const translated = translateRequest(body);
+  if (!translated.ok) throw new FailureError({ kind: "invalid_request", message: translated.message });
+
+  const model = mapModel(translated.model, config.anthropic.modelMap);
+  const session = c.req.header("x-claude-code-session-id") ?? translated.sessionId;
+  const result = await routeRequest(ctx, {
+    model,
+    upstreamPath: "/v1/chat/completions",
+    bodyFor: (candidate) => JSON.stringify({ model: candidate, ...translated.chat }),
+    clientHeaders: anthropicUpstreamHeaders(c.req.raw.headers),
+    identity: {
+      session,
+      authorization: c.req.header("authorization") ?? c.req.header("x-api-key") ?? null,
+      cfConnectingIp: c.req.header("cf-connecting-ip") ?? null,
+      xForwardedFor: c.req.header("x-forwarded-for") ?? null,
+    },
+    clientSignal: c.req.raw.signal,
+  });
+  recordRouting(log, result);
+  const meta = { requestId, idleTimeoutMs: config.upstream.idleTimeoutMs, startedMs: ctx.startedMs, log };
+  const headers = routerHeaders(meta, result);
+  headers.set("request-id", requestId);
+  const messageId = `msg_${requestId.replace(/-/g, "")}`;
+  const context = { model: translated.model, messageId, stopSequences: translated.stopSequences };
+
+  switch (result.kind) {
+    case "refused":
+    case "failed":
+      return renderAnthropicFailure(result.failure, requestId, headers);
+    case "upstream_answer":
+      return renderUpstreamAnswer(result, requestId, headers);
+    case "committed": {
+      if (!translated.stream) return respondWhole(result, context, meta, headers);
+      const stream = createAnthropicStream({ ...context, inputTokensEstimate: estimateInputTokens(body) });
+      const framing: StreamFraming = {
+        transform: (chunk) => stream.push(chunk),
+        finish: () => stream.finish(),
+        errorEvent: (message) => stream.fail(message),
+      };
+      headers.set("content-type", "text/event-stream; charset=utf-8");
+      headers.set("cache-control", "no-cache");
+      return new Response(relayCommitted(result, framing, meta), { status: 200, headers });
+    }
+  }
+}
+
+/**
+ * A non-streamed answer: read whole through the relay (which keeps the idle timeout and settles the attempt
+ * when the body ends), then translated. A body that breaks or is not a chat completion is a 502.
+ */
+async function respondWhole(
+  result: Extract<RoutingResult, { kind: "committed" }>,
+  context: { model: string; messageId: string; stopSequences: readonly string[] },
+  meta: ResponseMeta,
+  headers: Headers,
+): Promise<Response> {
+  let message: Record<string, unknown> | null = null;
+  try {
+    const text = await new Response(relayCommitted(result, RELAY_AS_IS, meta)).text();
+    message = translateResponse(JSON.parse(text), context);
+  } catch {
+    message = null;
+  }
+  if (!message) {
+    const failure = { kind: "upstream_failed", reason: "upstream_first_body_byte_error" } as const;
+    return renderAnthropicFailure(failure, meta.requestId, headers);
+  }
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(message), { status: 200, headers });
+}
+
+/** An upstream error answer passed on: its status (capacity answers as 529) in Anthropic's shape. */
+async function renderUpstreamAnswer(
+  result: Extract<RoutingResult, { kind: "upstream_answer" }>,
+  requestId: string,
+  headers: Headers,
+): Promise<Response> {
+  const { response } = result;
+  const retryAfter = response.headers.get("retry-after");
+  if (retryAfter) headers.set("retry-after", retryAfter);
+  const overloaded = result.trace.attempts.at(-1)?.reason === "upstream_overloaded";
+  return renderUpstreamError(response.status, await response.text(), overloaded, requestId, headers);
+}

@@ -1,0 +1,295 @@
+// Anthropic Messages request → OpenAI chat-completions body (docs/contract.md §14). Validates the fields it reads
+// and ignores the rest; routing, the model map and the upstream call are left to the route.
+import * as v from "valibot";
+import { decodeToolId } from "./tool-ids.ts";
+
+const STRING = v.string("must be a string");
+const NON_EMPTY_STRING = v.pipe(STRING, v.nonEmpty("must not be empty"));
+const OBJECT = v.custom<Record<string, unknown>>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  "must be an object",
+);
+
+const TEXT_BLOCK = v.object({ type: v.literal("text"), text: STRING });
+const IMAGE_BLOCK = v.object({
+  type: v.literal("image"),
+  source: v.variant(
+    "type",
+    [
+      v.object({
+        type: v.literal("base64"),
+        media_type: STRING,
+        data: v.string("must be a base64 string"),
+      }),
+      v.object({ type: v.literal("url"), url: v.string("must be a URL") }),
+    ],
+    "must be a base64 or url image source",
+  ),
+});
+const TOOL_USE_BLOCK = v.object({
+  type: v.literal("tool_use"),
+  id: NON_EMPTY_STRING,
+  name: NON_EMPTY_STRING,
+  input: OBJECT,
+});
+const TOOL_RESULT_BLOCK = v.object({
+  type: v.literal("tool_result"),
+  tool_use_id: NON_EMPTY_STRING,
+  content: v.nullish(
+    v.union(
+      [STRING, v.array(v.variant("type", [TEXT_BLOCK, IMAGE_BLOCK], "must be a text or image block"))],
+      "must be a string or an array of text and image blocks",
+    ),
+  ),
+  is_error: v.nullish(v.boolean("must be true or false")),
+});
+// Dropped in translation, so only their type is checked.
+const THINKING_BLOCK = v.looseObject({ type: v.picklist(["thinking", "redacted_thinking"]) });
+const BLOCK = v.variant(
+  "type",
+  [TEXT_BLOCK, IMAGE_BLOCK, TOOL_USE_BLOCK, TOOL_RESULT_BLOCK, THINKING_BLOCK],
+  "must be a text, image, tool_use, tool_result or thinking block",
+);
+type Block = v.InferOutput<typeof BLOCK>;
+
+const optionalNumber = v.nullish(v.pipe(v.number("must be a number"), v.finite("must be a number")));
+const MESSAGES_REQUEST = v.object(
+  {
+    model: v.pipe(v.string("must be a model name"), v.trim(), v.nonEmpty("must not be empty")),
+    messages: v.pipe(
+      v.array(
+        v.object(
+          {
+            role: v.picklist(["user", "assistant"], 'must be "user" or "assistant"'),
+            content: v.union([STRING, v.array(BLOCK)], "must be a string or an array of blocks"),
+          },
+          "must be an object",
+        ),
+        "must be an array",
+      ),
+      v.nonEmpty("must not be empty"),
+    ),
+    max_tokens: v.pipe(
+      v.number("must be an integer"),
+      v.integer("must be an integer"),
+      v.minValue(1, "must be at least 1"),
+    ),
+    system: v.nullish(v.union([STRING, v.array(TEXT_BLOCK)], "must be a string or an array of text blocks")),
+    stop_sequences: v.nullish(v.array(STRING, "must be an array of strings")),
+    temperature: optionalNumber,
+    top_p: optionalNumber,
+    top_k: v.nullish(v.pipe(v.number("must be an integer"), v.integer("must be an integer"))),
+    stream: v.nullish(v.boolean("must be true or false")),
+    tools: v.nullish(
+      v.array(
+        v.object(
+          {
+            type: v.nullish(STRING),
+            name: NON_EMPTY_STRING,
+            description: v.nullish(STRING),
+            input_schema: v.nullish(OBJECT),
+          },
+          "must be an object",
+        ),
+        "must be an array",
+      ),
+    ),
+    tool_choice: v.nullish(
+      v.variant(
+        "type",
+        [
+          v.object({
+            type: v.picklist(["auto", "any", "none"]),
+            disable_parallel_tool_use: v.nullish(v.boolean()),
+          }),
+          v.object({
+            type: v.literal("tool"),
+            name: NON_EMPTY_STRING,
+            disable_parallel_tool_use: v.nullish(v.boolean()),
+          }),
+        ],
+        'must have type "auto", "any", "tool" or "none"',
+      ),
+    ),
+    thinking: v.nullish(
+      v.looseObject(
+        {
+          type: STRING,
+          budget_tokens: v.nullish(v.pipe(v.number("must be a number"), v.integer("must be an integer"))),
+        },
+        "must be an object",
+      ),
+    ),
+    metadata: v.optional(v.unknown()),
+  },
+  "must be a JSON object",
+);
+
+/** The translated request, or which field was refused and why. */
+export type TranslatedRequest =
+  | {
+      ok: true;
+      model: string;
+      stream: boolean;
+      stopSequences: string[];
+      sessionId: string | null;
+      /** The OpenAI chat body, without `model` (the route sets it per attempt). */
+      chat: Record<string, unknown>;
+    }
+  | { ok: false; message: string };
+
+type ChatMessage = Record<string, unknown>;
+type ContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
+
+/** Validates an Anthropic Messages body and translates it into an OpenAI chat body. */
+export function translateRequest(body: unknown): TranslatedRequest {
+  const parsed = v.safeParse(MESSAGES_REQUEST, body, { message: fallbackMessage });
+  if (!parsed.success) return { ok: false, message: describeIssue(parsed.issues[0]) };
+  const request = parsed.output;
+
+  const messages: ChatMessage[] = [];
+  const system = typeof request.system === "string" ? request.system : joinTexts(request.system ?? []);
+  if (system !== "") messages.push({ role: "system", content: system });
+  for (const [index, message] of request.messages.entries()) {
+    const blocks: Block[] =
+      typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content;
+    const translated = message.role === "user" ? translateUserTurn(blocks) : translateAssistantTurn(blocks);
+    if (typeof translated === "string")
+      return { ok: false, message: `messages.${index}.content: ${translated}` };
+    messages.push(...translated);
+  }
+
+  const chat: Record<string, unknown> = { messages, max_tokens: request.max_tokens };
+  const stopSequences = request.stop_sequences ?? [];
+  if (stopSequences.length > 0) chat.stop = stopSequences;
+  if (request.temperature != null) chat.temperature = request.temperature;
+  if (request.top_p != null) chat.top_p = request.top_p;
+  // vLLM and SGLang read top_k as an extra sampling parameter.
+  if (request.top_k != null) chat.top_k = request.top_k;
+  // Anthropic-defined tools (web_search_*, bash_*, …) carry a `type` and no input_schema: the server runs them, or
+  // the schema is Anthropic's own, so an OpenAI model could not call them. Only custom tools are forwarded.
+  const tools = (request.tools ?? []).filter((tool) => tool.type == null || tool.type === "custom");
+  const schemaless = (request.tools ?? []).findIndex(
+    (tool) => tools.includes(tool) && tool.input_schema == null,
+  );
+  if (schemaless >= 0) return { ok: false, message: `tools.${schemaless}.input_schema: is required` };
+  if (tools.length > 0) {
+    chat.tools = tools.map((tool) => ({
+      type: "function",
+      function: { name: tool.name, description: tool.description ?? "", parameters: tool.input_schema },
+    }));
+    // Sent only beside tools: vLLM refuses tool_choice when the request has none.
+    const choice = request.tool_choice;
+    if (choice != null) {
+      chat.tool_choice =
+        choice.type === "tool"
+          ? { type: "function", function: { name: choice.name } }
+          : { auto: "auto", any: "required", none: "none" }[choice.type];
+      if (choice.disable_parallel_tool_use === true) chat.parallel_tool_calls = false;
+    }
+  }
+  const budget = request.thinking?.type === "enabled" ? request.thinking.budget_tokens : undefined;
+  if (budget != null) chat.reasoning_effort = budget <= 1024 ? "low" : budget <= 8192 ? "medium" : "high";
+  const stream = request.stream === true;
+  // Usage only arrives in a stream's last chunk when asked for; Anthropic clients need it in message_delta.
+  if (stream) Object.assign(chat, { stream: true, stream_options: { include_usage: true } });
+
+  // metadata.user_id is read for stickiness and never forwarded: it identifies the Claude account.
+  const sessionId = sessionIdFrom(request.metadata);
+  return { ok: true, model: request.model, stream, stopSequences, sessionId, chat };
+}
+
+// The deepest issue names the field best: a union's issue only says which alternatives it wanted, and its
+// sub-issues carry paths relative to the union, so they are appended to the union's own path.
+function describeIssue(issue: v.BaseIssue<unknown> | undefined, prefix: readonly string[] = []): string {
+  if (issue === undefined) return "body: is invalid";
+  const path = [...prefix, ...(issue.path ?? []).map((item) => String(item.key))];
+  const deeper = (issue.issues ?? []).filter((sub) => (sub.path?.length ?? 0) > 0);
+  const deepest = deeper.sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0))[0];
+  if (deepest !== undefined) return describeIssue(deepest, path);
+  // A missing key is reported by the object around it, whose message is about the object itself.
+  const missing = issue.path?.at(-1)?.origin === "key";
+  return `${path.length === 0 ? "body" : path.join(".")}: ${missing ? "is required" : issue.message}`;
+}
+
+/** A message for a schema without its own; never the received value, which may be part of a prompt. */
+function fallbackMessage(issue: v.BaseIssue<unknown>): string {
+  return issue.expected == null ? "is invalid" : `must be ${issue.expected}`;
+}
+
+// tool_result blocks become tool messages ahead of the rest of the turn, as OpenAI requires each tool message to
+// follow the assistant's calls directly; the turn's text and images (and images returned by tools) come after.
+function translateUserTurn(blocks: readonly Block[]): ChatMessage[] | string {
+  const toolMessages: ChatMessage[] = [];
+  const parts: ContentPart[] = [];
+  for (const block of blocks) {
+    if (block.type === "text") parts.push({ type: "text", text: block.text });
+    else if (block.type === "image") parts.push(imagePart(block));
+    else if (block.type === "tool_result") {
+      const content =
+        typeof block.content === "string"
+          ? [{ type: "text" as const, text: block.content }]
+          : (block.content ?? []);
+      const text = joinTexts(content.filter((item) => item.type === "text"));
+      for (const item of content) if (item.type === "image") parts.push(imagePart(item));
+      toolMessages.push({
+        role: "tool",
+        tool_call_id: decodeToolId(block.tool_use_id),
+        content: block.is_error === true ? `Error: ${text}` : text,
+      });
+    } else return `${block.type} blocks belong to assistant messages`;
+  }
+  if (parts.length === 0 && toolMessages.length > 0) return toolMessages;
+  const onlyText = parts.every((part) => part.type === "text");
+  const content = onlyText ? joinTexts(parts) : parts;
+  return [...toolMessages, { role: "user", content }];
+}
+
+// Thinking blocks are dropped: their signatures mean nothing upstream, the model that answers next may not be
+// the one that thought (failover, lists), and most chat templates strip past reasoning anyway.
+function translateAssistantTurn(blocks: readonly Block[]): ChatMessage[] | string {
+  const texts: string[] = [];
+  const toolCalls: Record<string, unknown>[] = [];
+  for (const block of blocks) {
+    if (block.type === "text") texts.push(block.text);
+    else if (block.type === "tool_use") {
+      const call = { name: block.name, arguments: JSON.stringify(block.input) };
+      toolCalls.push({ id: decodeToolId(block.id), type: "function", function: call });
+    } else if (block.type !== "thinking" && block.type !== "redacted_thinking") {
+      return `${block.type} blocks belong to user messages`;
+    }
+  }
+  const text = texts.join("\n\n");
+  if (toolCalls.length === 0) return [{ role: "assistant", content: text }];
+  return [{ role: "assistant", content: text === "" ? null : text, tool_calls: toolCalls }];
+}
+
+function imagePart(block: Extract<Block, { type: "image" }>): ContentPart {
+  const { source } = block;
+  const url = source.type === "url" ? source.url : `data:${source.media_type};base64,${source.data}`;
+  return { type: "image_url", image_url: { url } };
+}
+
+function joinTexts(blocks: readonly { text: string }[]): string {
+  return blocks.map((block) => block.text).join("\n\n");
+}
+
+const LEGACY_SESSION = /_session_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+
+// Claude Code sends metadata.user_id as a JSON string holding session_id; older versions sent
+// `user_<hash>_account_<uuid>_session_<uuid>`.
+function sessionIdFrom(metadata: unknown): string | null {
+  if (typeof metadata !== "object" || metadata === null || !("user_id" in metadata)) return null;
+  const userId = metadata.user_id;
+  if (typeof userId !== "string") return null;
+  try {
+    const decoded: unknown = JSON.parse(userId);
+    if (typeof decoded === "object" && decoded !== null && "session_id" in decoded) {
+      const sessionId = decoded.session_id;
+      if (typeof sessionId === "string" && sessionId !== "") return sessionId;
+    }
+  } catch {
+    // Not JSON: the legacy form below.
+  }
+  return LEGACY_SESSION.exec(userId)?.[1] ?? null;
+}

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { runLoad } from "./load.ts";
+import { cpuMs, workerdChildren } from "./process-cpu.ts";
 import { median, summarize } from "./stats.ts";
 import {
   bundleWorker,
@@ -51,6 +52,8 @@ interface Cell {
   ttfbP99: number;
   rps: number;
   failures: number;
+  /** workerd CPU time (user + system) per request, in microseconds; NaN for the direct target. */
+  cpuUs: number;
 }
 type TargetName =
   | "a_direct_to_fake"
@@ -75,10 +78,18 @@ try {
   console.log("bundling the router (wrangler deploy --dry-run) …");
   const routerScript = await bundleWorker("src/index.ts", join(buildDir, "router"));
   const countingScript = await bundleWorker("bench/count-entry.ts", join(buildDir, "counting"));
+  const before = workerdChildren();
   const router = await startRouter(routerScript, fake.url);
   cleanups.push(() => router.stop());
+  const routerPids = [...workerdChildren()].filter((pid) => !before.has(pid));
   const passthrough = await startPassthrough(fake.url);
   cleanups.push(() => passthrough.stop());
+  const passthroughPids = [...workerdChildren()].filter(
+    (pid) => !before.has(pid) && !routerPids.includes(pid),
+  );
+  const workerdCpuMs = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const pidsOf = (name: TargetName) =>
+    name === "a_direct_to_fake" ? [] : name === "b_passthrough_worker" ? passthroughPids : routerPids;
   await waitReady(router.url);
 
   const targets: Record<TargetName, { base: string; model: string }> = {
@@ -104,8 +115,11 @@ try {
       for (const concurrency of CONCURRENCY) {
         for (const [targetName, target] of entries) {
           const requests = profile.requests[concurrency];
+          const cpuBefore = workerdCpuMs(pidsOf(targetName));
           const whole = await measure(target, concurrency, requests, false);
           const streamed = await measure(target, concurrency, requests, true);
+          const cpuPerRequestUs =
+            ((workerdCpuMs(pidsOf(targetName)) - cpuBefore) * 1000) / (whole.completed + streamed.completed);
           const latency = summarize(whole.latenciesMs);
           const ttfb = summarize(streamed.ttfbMs);
           const key = `${targetName}@${concurrency}`;
@@ -117,6 +131,7 @@ try {
               ttfbP99: ttfb.p99,
               rps: (whole.completed / whole.elapsedMs) * 1000,
               failures: whole.failures + streamed.failures,
+              cpuUs: pidsOf(targetName).length > 0 ? cpuPerRequestUs : Number.NaN,
             },
           ]);
           for (const sample of [...whole.failureSamples, ...streamed.failureSamples].slice(0, 1)) {
@@ -201,6 +216,7 @@ function medianCell(runs: Cell[]): Cell {
     ttfbP99: pick("ttfbP99"),
     rps: pick("rps"),
     failures: runs.reduce((sum, run) => sum + run.failures, 0),
+    cpuUs: pick("cpuUs"),
   };
 }
 
@@ -289,6 +305,19 @@ function renderMarkdown(report: {
       lines.push(
         `| ${mode} | ${dP50.toFixed(2)} | ${dP99.toFixed(2)} | ${dTtfb.toFixed(2)} | ${(ratio * 100).toFixed(0)} % | ${met ? "met" : "missed"} |`,
       );
+    }
+    lines.push(
+      "",
+      "workerd CPU time per request (user + system, µs, from /proc over each cell's whole and streamed runs; the router's process also does its background work: refresh alarms, report flushes):",
+      "",
+      "| target | c=1 | c=16 | c=64 | over (b) at c=16 |",
+      "| --- | --- | --- | --- | --- |",
+    );
+    for (const [name, cells] of Object.entries(targets)) {
+      if (name === "a_direct_to_fake") continue;
+      const us = (n: number) => (cells[n] as Cell).cpuUs;
+      const over = name === "b_passthrough_worker" ? "–" : (us(16) - (bare[16] as Cell).cpuUs).toFixed(0);
+      lines.push(`| ${name} | ${us(1).toFixed(0)} | ${us(16).toFixed(0)} | ${us(64).toFixed(0)} | ${over} |`);
     }
     lines.push("");
   }

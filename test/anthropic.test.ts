@@ -3,11 +3,13 @@
 // with an id Anthropic would not accept, every error class by status, failover before the first byte, a
 // failure mid-stream, count_tokens, and the Anthropic-format model list.
 
+import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
+import { controlPlaneStub } from "../src/state/control-plane.ts";
 import { HEALTHY_RANKING } from "./support/feeds.ts";
-import { callRouter, callRouterWith, ROUTER_ORIGIN, settle } from "./support/router.ts";
+import { callRouter, callRouterWith, forgetCachedView, ROUTER_ORIGIN, settle } from "./support/router.ts";
 import { useRoutingFixture } from "./support/setup-routing.ts";
 import { calledModels, serveUpstream, status, streamBody, UPSTREAM_CHAT_URL } from "./support/upstream.ts";
 
@@ -218,6 +220,20 @@ describe("POST /v1/messages", () => {
     await expect(
       client({ apiKey: "cpk_midstream_sdk" }).messages.stream(ASK).finalMessage(),
     ).rejects.toBeInstanceOf(Anthropic.APIError);
+  });
+
+  it("counts an upstream error event inside a 200 stream against the model's breaker", async () => {
+    const events = [
+      ...sse([{ content: "partial" }], "stop").slice(0, 1),
+      'data: {"error":{"message":"Unhandled exception during response stream"}}\n\n',
+    ];
+    serveUpstream(stub(), { [ALPHA]: streamBody(events, "close").behavior });
+    await expect(
+      client({ apiKey: "cpk_error_event" }).messages.stream(ASK).finalMessage(),
+    ).rejects.toBeInstanceOf(Anthropic.APIError);
+    await settle();
+    forgetCachedView();
+    expect((await controlPlaneStub(env).getView()).breakers[ALPHA]?.consecutiveFailures).toBe(1);
   });
 
   it("answers count_tokens with an estimate that errs high", async () => {

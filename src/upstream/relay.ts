@@ -19,6 +19,8 @@ export interface StreamFraming {
   finish: (() => Uint8Array) | null;
   /** The event that ends a broken SSE stream; `endedMidEvent` when the upstream stopped inside an event. */
   errorEvent(message: string, endedMidEvent: boolean): Uint8Array;
+  /** Whether the transform saw the upstream report an error inside the stream: then a clean close is a failure. */
+  sawError?: () => boolean;
 }
 
 export interface RelayOptions {
@@ -101,7 +103,7 @@ export function relayBody(
           const closing = finish?.();
           if (closing && closing.byteLength > 0) controller.enqueue(closing);
           controller.close();
-          end("complete");
+          end(options.framing.sawError?.() ? "upstream_error" : "complete");
           return;
         }
         const how = stalled ? "idle_timeout" : "upstream_error";

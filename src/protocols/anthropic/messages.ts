@@ -75,6 +75,7 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
         transform: (chunk) => stream.push(chunk),
         finish: () => stream.finish(),
         errorEvent: (message) => stream.fail(message),
+        sawError: () => stream.erred(),
       };
       headers.set("content-type", "text/event-stream; charset=utf-8");
       headers.set("cache-control", "no-cache");

@@ -302,6 +302,7 @@ describe("createAnthropicStream: golden fixtures", () => {
     ]);
     expect(stream.push(encode(chunk({ delta: { content: "more" } })))).toHaveLength(0);
     expect(stream.finish()).toHaveLength(0);
+    expect(stream.erred()).toBe(true);
   });
 
   it("keeps multi-byte characters intact", () => {

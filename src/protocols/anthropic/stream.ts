@@ -23,6 +23,8 @@ export interface AnthropicStream {
   finish(): Uint8Array;
   /** The upstream failed after commit: closes the open block if any, then `event: error` with {"type":"error","error":{"type":"api_error","message":...}} (type "overloaded_error" when `overloaded` is true). Nothing after it. */
   fail(message: string, overloaded?: boolean): Uint8Array;
+  /** Whether the stream was ended by an upstream error event rather than a clean end. */
+  erred(): boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -42,6 +44,7 @@ export function createAnthropicStream(options: AnthropicStreamOptions): Anthropi
   let out = "";
   let started = false;
   let ended = false;
+  let erred = false;
   let open: { kind: BlockKind; index: number } | null = null;
   let nextIndex = 0;
   // OpenAI tool-call index → its upstream id and Anthropic block index; later argument deltas name only the index.
@@ -177,6 +180,7 @@ export function createAnthropicStream(options: AnthropicStreamOptions): Anthropi
   }
 
   function abort(message: string, overloaded: boolean): void {
+    erred = true;
     start();
     close();
     send("error", { error: { type: overloaded ? "overloaded_error" : "api_error", message } });
@@ -234,5 +238,6 @@ export function createAnthropicStream(options: AnthropicStreamOptions): Anthropi
       abort(message, overloaded);
       return take();
     },
+    erred: () => erred,
   };
 }

@@ -18,27 +18,25 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
   off: false,
 };
 
-/** Accepts a var given as a string (wrangler.toml, --var, dashboard) or as a TOML number. */
+/** A var given as a string (wrangler.toml, --var, dashboard) or as a TOML number, read as a finite number. */
+const numeric = v.pipe(
+  v.union([v.string(), v.number()], "must be a number"),
+  v.transform((raw) => (typeof raw === "number" ? raw : raw.trim() === "" ? Number.NaN : Number(raw))),
+  v.number("must be a number"),
+  v.finite("must be a number"),
+);
+
+/** A whole number of at least `min` (counts, milliseconds, seconds). */
 const numberText = (min: number) =>
   v.pipe(
-    v.union([v.string(), v.number()], "must be a number"),
-    v.transform((raw) => (typeof raw === "number" ? raw : raw.trim() === "" ? Number.NaN : Number(raw))),
-    v.number("must be a number"),
-    v.finite("must be a number"),
+    numeric,
     v.integer("must be an integer"),
     v.minValue(min, `must be at least ${min}`),
     v.maxValue(Number.MAX_SAFE_INTEGER, "is too large"),
   );
 
-/** Like numberText, for settings that may have a fraction (a factor). */
-const decimalText = (min: number) =>
-  v.pipe(
-    v.union([v.string(), v.number()], "must be a number"),
-    v.transform((raw) => (typeof raw === "number" ? raw : raw.trim() === "" ? Number.NaN : Number(raw))),
-    v.number("must be a number"),
-    v.finite("must be a number"),
-    v.minValue(min, `must be at least ${min}`),
-  );
+/** A number of at least `min` that may have a fraction (a factor). */
+const decimalText = (min: number) => v.pipe(numeric, v.minValue(min, `must be at least ${min}`));
 
 const booleanText = v.pipe(
   v.union([v.string(), v.boolean()], "must be true or false"),

@@ -14,9 +14,19 @@ const probe = await fetch(`${base}/chat/completions`, {
 });
 const selected = probe.headers.get("x-chutes-autopilot-selected");
 await probe.text();
+const anthropicProbe = await fetch(`${stack.routerUrl}/v1/messages`, {
+  method: "POST",
+  headers: { "content-type": "application/json", "x-api-key": "demo-key", "anthropic-version": "2023-06-01" },
+  body: JSON.stringify({
+    model: "claude-sonnet-4-6",
+    max_tokens: 64,
+    messages: [{ role: "user", content: "Hello" }],
+  }),
+});
+await anthropicProbe.text();
 
 console.log(`
-Router ready: ${base}   (first request → ${probe.status}, routed to ${selected})
+Router ready: ${base}   (first request → ${probe.status}, routed to ${selected}; Anthropic Messages → ${anthropicProbe.status})
 Status page:  ${stack.routerUrl}/status        Readiness: ${stack.routerUrl}/readyz
 Fake Chutes:  ${stack.fake.url}  (admin: ${stack.fake.url}/__admin/state)
 
@@ -35,6 +45,12 @@ Or with the OpenAI SDK (npm install openai), in any Node script:
     messages: [{ role: "user", content: "Hello" }],
   });
   console.log(reply.model, reply.choices[0].message.content);
+
+Anthropic Messages (Claude Code, the Anthropic SDKs): claude-* names go to the alias by default:
+
+  ANTHROPIC_BASE_URL=${stack.routerUrl} ANTHROPIC_API_KEY=demo-key claude
+  curl ${stack.routerUrl}/v1/messages -H 'content-type: application/json' -H 'x-api-key: demo-key' \
+    -d '{"model":"claude-sonnet-4-6","max_tokens":256,"messages":[{"role":"user","content":"Hello"}]}'
 
 Watch a failover: make the best model fail, then ask again (x-chutes-autopilot-attempts: 2):
 

@@ -1,0 +1,146 @@
+// The valibot schema of an Anthropic Messages request (docs/contract.md §14), and how a refused field is named:
+// by its path, never by the value sent (it may be part of a prompt). request.ts translates what passes.
+import * as v from "valibot";
+
+const STRING = v.string("must be a string");
+const NON_EMPTY_STRING = v.pipe(STRING, v.nonEmpty("must not be empty"));
+const OBJECT = v.custom<Record<string, unknown>>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  "must be an object",
+);
+
+const TEXT_BLOCK = v.object({ type: v.literal("text"), text: STRING });
+const IMAGE_BLOCK = v.object({
+  type: v.literal("image"),
+  source: v.variant(
+    "type",
+    [
+      v.object({
+        type: v.literal("base64"),
+        media_type: STRING,
+        data: v.string("must be a base64 string"),
+      }),
+      v.object({ type: v.literal("url"), url: v.string("must be a URL") }),
+    ],
+    "must be a base64 or url image source",
+  ),
+});
+const TOOL_USE_BLOCK = v.object({
+  type: v.literal("tool_use"),
+  id: NON_EMPTY_STRING,
+  name: NON_EMPTY_STRING,
+  input: OBJECT,
+});
+const TOOL_RESULT_BLOCK = v.object({
+  type: v.literal("tool_result"),
+  tool_use_id: NON_EMPTY_STRING,
+  content: v.nullish(
+    v.union(
+      [STRING, v.array(v.variant("type", [TEXT_BLOCK, IMAGE_BLOCK], "must be a text or image block"))],
+      "must be a string or an array of text and image blocks",
+    ),
+  ),
+  is_error: v.nullish(v.boolean("must be true or false")),
+});
+// Dropped in translation, so only their type is checked.
+const THINKING_BLOCK = v.looseObject({ type: v.picklist(["thinking", "redacted_thinking"]) });
+const BLOCK = v.variant(
+  "type",
+  [TEXT_BLOCK, IMAGE_BLOCK, TOOL_USE_BLOCK, TOOL_RESULT_BLOCK, THINKING_BLOCK],
+  "must be a text, image, tool_use, tool_result or thinking block",
+);
+export type Block = v.InferOutput<typeof BLOCK>;
+
+const optionalNumber = v.nullish(v.pipe(v.number("must be a number"), v.finite("must be a number")));
+export const MESSAGES_REQUEST = v.object(
+  {
+    model: v.pipe(v.string("must be a model name"), v.trim(), v.nonEmpty("must not be empty")),
+    messages: v.pipe(
+      v.array(
+        v.object(
+          {
+            role: v.picklist(["user", "assistant"], 'must be "user" or "assistant"'),
+            content: v.union([STRING, v.array(BLOCK)], "must be a string or an array of blocks"),
+          },
+          "must be an object",
+        ),
+        "must be an array",
+      ),
+      v.nonEmpty("must not be empty"),
+    ),
+    max_tokens: v.pipe(
+      v.number("must be an integer"),
+      v.integer("must be an integer"),
+      v.minValue(1, "must be at least 1"),
+    ),
+    system: v.nullish(v.union([STRING, v.array(TEXT_BLOCK)], "must be a string or an array of text blocks")),
+    stop_sequences: v.nullish(v.array(STRING, "must be an array of strings")),
+    temperature: optionalNumber,
+    top_p: optionalNumber,
+    top_k: v.nullish(v.pipe(v.number("must be an integer"), v.integer("must be an integer"))),
+    stream: v.nullish(v.boolean("must be true or false")),
+    tools: v.nullish(
+      v.array(
+        v.object(
+          {
+            type: v.nullish(STRING),
+            name: NON_EMPTY_STRING,
+            description: v.nullish(STRING),
+            input_schema: v.nullish(OBJECT),
+          },
+          "must be an object",
+        ),
+        "must be an array",
+      ),
+    ),
+    tool_choice: v.nullish(
+      v.variant(
+        "type",
+        [
+          v.object({
+            type: v.picklist(["auto", "any", "none"]),
+            disable_parallel_tool_use: v.nullish(v.boolean()),
+          }),
+          v.object({
+            type: v.literal("tool"),
+            name: NON_EMPTY_STRING,
+            disable_parallel_tool_use: v.nullish(v.boolean()),
+          }),
+        ],
+        'must have type "auto", "any", "tool" or "none"',
+      ),
+    ),
+    thinking: v.nullish(
+      v.looseObject(
+        {
+          type: STRING,
+          budget_tokens: v.nullish(v.pipe(v.number("must be a number"), v.integer("must be an integer"))),
+        },
+        "must be an object",
+      ),
+    ),
+    metadata: v.optional(v.unknown()),
+  },
+  "must be a JSON object",
+);
+
+// The deepest issue names the field best: a union's issue only says which alternatives it wanted, and its
+// sub-issues carry paths relative to the union, so they are appended to the union's own path.
+export function describeIssue(
+  issue: v.BaseIssue<unknown> | undefined,
+  prefix: readonly string[] = [],
+): string {
+  if (issue === undefined) return "body: is invalid";
+  const path = [...prefix, ...(issue.path ?? []).map((item) => String(item.key))];
+  const deeper = (issue.issues ?? []).filter((sub) => (sub.path?.length ?? 0) > 0);
+  const deepest = deeper.sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0))[0];
+  if (deepest !== undefined) return describeIssue(deepest, path);
+  // A missing key is reported by the object around it, whose message is about the object itself.
+  const missing = issue.path?.at(-1)?.origin === "key";
+  return `${path.length === 0 ? "body" : path.join(".")}: ${missing ? "is required" : issue.message}`;
+}
+
+/** A message for a schema without its own; never the received value, which may be part of a prompt. */
+export function fallbackMessage(issue: v.BaseIssue<unknown>): string {
+  return issue.expected == null ? "is invalid" : `must be ${issue.expected}`;
+}

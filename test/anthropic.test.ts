@@ -187,6 +187,28 @@ describe("POST /v1/messages", () => {
     expect(JSON.stringify(sent[3])).toContain("What is there?");
   });
 
+  it("streams a streamed request even when the upstream answered with one JSON body", async () => {
+    serveUpstream(stub(), {
+      [ALPHA]: completion(
+        {
+          content: "whole",
+          tool_calls: [
+            {
+              id: "functions.Read:1",
+              type: "function",
+              function: { name: "Read", arguments: '{"path":"a"}' },
+            },
+          ],
+        },
+        "tool_calls",
+      ),
+    });
+    const final = await client({ apiKey: "cpk_json_stream" }).messages.stream(ASK).finalMessage();
+    expect(final.content.map((block) => block.type)).toEqual(["text", "tool_use"]);
+    expect(final.stop_reason).toBe("tool_use");
+    expect(final.usage).toMatchObject({ input_tokens: 12, output_tokens: 5 });
+  });
+
   it("fails over before the first byte, invisibly to the client", async () => {
     serveUpstream(stub(), {
       [ALPHA]: status(503, '{"detail":"No instances available"}'),

@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../app-env.ts";
 import { FailureError } from "../../core/failure.ts";
 import { mapModel } from "../../core/model-map.ts";
+import { isEventStream } from "../../core/sse.ts";
 import { admitRequest } from "../../routing/admit.ts";
 import { routeRequest } from "../../routing/pipeline.ts";
 import { createRoutingContext } from "../../routing/routing-context.ts";
@@ -17,6 +18,7 @@ import { type ResponseMeta, recordRouting, relayCommitted, routerHeaders } from 
 import { estimateInputTokens } from "./count-tokens.ts";
 import { renderAnthropicFailure, renderUpstreamError } from "./errors.ts";
 import { anthropicCredential, anthropicUpstreamHeaders, readJsonObject } from "./http.ts";
+import { completionAsSse } from "./json-as-stream.ts";
 import { translateRequest } from "./request.ts";
 import { translateResponse } from "./response.ts";
 import { createAnthropicStream } from "./stream.ts";
@@ -71,14 +73,17 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
     case "committed": {
       if (!translated.stream) return respondWhole(result, context, meta, headers);
       const stream = createAnthropicStream({ ...context, inputTokensEstimate: estimateInputTokens(body) });
+      headers.set("content-type", "text/event-stream; charset=utf-8");
+      headers.set("cache-control", "no-cache");
+      if (!isEventStream(result.commit.response.headers.get("content-type"))) {
+        return respondJsonAsStream(result, stream, meta, headers);
+      }
       const framing: StreamFraming = {
         transform: (chunk) => stream.push(chunk),
         finish: () => stream.finish(),
         errorEvent: (message) => stream.fail(message),
         sawError: () => stream.erred(),
       };
-      headers.set("content-type", "text/event-stream; charset=utf-8");
-      headers.set("cache-control", "no-cache");
       return new Response(relayCommitted(result, framing, meta), { status: 200, headers });
     }
   }
@@ -107,6 +112,27 @@ async function respondWhole(
   }
   headers.set("content-type", "application/json");
   return new Response(JSON.stringify(message), { status: 200, headers });
+}
+
+/** A streamed request the upstream answered with one JSON body: read whole, then sent as Anthropic events. */
+async function respondJsonAsStream(
+  result: Extract<RoutingResult, { kind: "committed" }>,
+  stream: ReturnType<typeof createAnthropicStream>,
+  meta: ResponseMeta,
+  headers: Headers,
+): Promise<Response> {
+  let sse: string | null = null;
+  try {
+    sse = completionAsSse(JSON.parse(await new Response(relayCommitted(result, RELAY_AS_IS, meta)).text()));
+  } catch {
+    sse = null;
+  }
+  if (sse === null) {
+    const failure = { kind: "upstream_failed", reason: "upstream_first_body_byte_error" } as const;
+    return renderAnthropicFailure(failure, meta.requestId, headers);
+  }
+  const events = [stream.push(new TextEncoder().encode(sse)), stream.finish()];
+  return new Response(new Blob(events), { status: 200, headers });
 }
 
 /** An upstream error answer passed on: its status (capacity answers as 529) in Anthropic's shape. */

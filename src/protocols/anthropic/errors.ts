@@ -49,28 +49,10 @@ export function anthropicErrorType(status: number): AnthropicErrorType {
   }
 }
 
-/** The status an Anthropic client gets for a router failure: capacity problems are 529 there. */
+/** The status an Anthropic client gets for a router failure: its own, except that having no model to route
+ * to is a capacity problem, which Anthropic clients know as 529 and retry. */
 export function anthropicFailureStatus(failure: Failure): number {
-  switch (failure.kind) {
-    case "no_candidates":
-      return 529;
-    case "upstream_failed":
-    case "invalid_config":
-    case "invalid_api_key":
-    case "request_too_large":
-    case "invalid_json":
-    case "invalid_body":
-    case "invalid_request":
-    case "missing_model":
-    case "invalid_model_list":
-    case "unknown_model":
-    case "client_cancel":
-    case "not_found":
-    case "method_not_allowed":
-    case "not_ready":
-    case "internal_error":
-      return failureStatus(failure);
-  }
+  return failure.kind === "no_candidates" ? 529 : failureStatus(failure);
 }
 
 export function anthropicErrorBody(status: number, message: string, requestId: string): AnthropicErrorBody {

@@ -1,6 +1,6 @@
 // The one structured log line per request (docs/contract.md §11). Built from routing facts only: never bodies, keys,
 // token hashes or client IPs — there is no field that could hold them.
-import type { AttemptRecord } from "./outcome.ts";
+import type { AttemptRecord, StreamEnd } from "./outcome.ts";
 
 /** What a route learns about its request while handling it. */
 export interface RequestLogFields {
@@ -11,7 +11,7 @@ export interface RequestLogFields {
   /** Time to the first body byte sent to the client, for committed answers. */
   ttfbMs: number | null;
   /** How a committed stream ended: complete, upstream_error, idle_timeout, client_cancel. */
-  streamEnd: string | null;
+  streamEnd: StreamEnd | null;
   snapshotAgeMs: number | null;
   errorCode: string | null;
 }

@@ -5,7 +5,7 @@ import type { RequestLogHandle } from "../app-env.ts";
 import { type Failure, failureCode } from "../core/failure.ts";
 import { isEventStream } from "../core/sse.ts";
 import type { RoutingResult } from "../routing/routing-request.ts";
-import { type RelayEnd, relayBody, type StreamFraming } from "../upstream/relay.ts";
+import { relayBody, type StreamFraming } from "../upstream/relay.ts";
 
 export interface ResponseMeta {
   requestId: string;
@@ -59,7 +59,7 @@ export function relayCommitted(
     isEventStream: eventStream,
     framing,
     abortUpstream: commit.abort,
-    onEnd: (end: RelayEnd) => {
+    onEnd: (end) => {
       result.finish({ end, ttfbMs, durationMs: Date.now() - meta.startedMs, eventStream });
       meta.log.fields.streamEnd = end;
       if (end !== "complete")

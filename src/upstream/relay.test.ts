@@ -1,7 +1,8 @@
 // The relay's protocol hooks: a second protocol re-frames the stream and ends it with its own error event
 // through the same relay (StreamFraming), while OpenAI's framing relays bytes untouched.
 import { describe, expect, it } from "vitest";
-import { type RelayEnd, relayBody, type StreamFraming } from "./relay.ts";
+import type { StreamEnd } from "../core/outcome.ts";
+import { relayBody, type StreamFraming } from "./relay.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -22,7 +23,7 @@ function upstream(chunks: string[], ending: "close" | "break"): ReadableStreamDe
 async function relay(chunks: string[], ending: "close" | "break", framing: StreamFraming) {
   const reader = upstream(chunks, ending);
   const first = await reader.read();
-  let end: RelayEnd | null = null;
+  let end: StreamEnd | null = null;
   const body = relayBody(first.value as Uint8Array, reader, {
     idleTimeoutMs: 5000,
     isEventStream: true,

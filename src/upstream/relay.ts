@@ -9,8 +9,6 @@
 import type { StreamEnd } from "../core/outcome.ts";
 import { endsAtEventBoundary, endsWithBareErrorLine } from "../core/sse.ts";
 
-export type RelayEnd = StreamEnd;
-
 /** How one protocol frames a relayed stream for its client. */
 export interface StreamFraming {
   /** Re-frames an upstream chunk (an empty result sends nothing yet); null relays chunks untouched. */
@@ -30,7 +28,7 @@ export interface RelayOptions {
   /** Aborts the upstream fetch. */
   abortUpstream: (reason: string) => void;
   /** Called exactly once, when the relay ends for any reason. */
-  onEnd: (end: RelayEnd) => void;
+  onEnd: (end: StreamEnd) => void;
 }
 
 // Enough of the stream's end to see its last line.
@@ -49,7 +47,7 @@ export function relayBody(
   let watchdog: ReturnType<typeof setTimeout> | null = null;
   const { transform, finish, errorEvent } = options.framing;
 
-  const end = (how: RelayEnd) => {
+  const end = (how: StreamEnd) => {
     if (ended) return;
     ended = true;
     if (watchdog !== null) clearTimeout(watchdog);

@@ -28,12 +28,14 @@ function report(model: string, failed: boolean): OutcomeReport {
         selected: null,
         attempts: [{ model, outcome: "retryable", reason: "upstream_503", status: 503, ms: 5 }],
         stream: null,
+        usage: null,
       }
     : {
         status: 200,
         selected: model,
         attempts: [{ model, outcome: "committed", reason: null, status: 200, ms: 40 }],
         stream: { end: "complete", ttfbMs: 45, durationMs: 120, eventStream: true },
+        usage: null,
       };
 }
 

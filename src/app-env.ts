@@ -10,6 +10,6 @@ export interface RequestLogHandle {
 }
 
 export interface AppEnv {
-  Bindings: Env & { ROUTER_API_KEYS?: string; UPSTREAM_API_KEY?: string };
+  Bindings: Env & { ROUTER_API_KEYS?: string; UPSTREAM_API_KEY?: string; ADMIN_API_KEY?: string };
   Variables: { requestId: string; config: Config; log: RequestLogHandle };
 }

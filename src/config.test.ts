@@ -38,7 +38,7 @@ describe("parseConfig", () => {
         slowModel: { factor: 4, minMs: 2000, recheckAfterMs: 30_000 },
         hedge: { afterMs: 0 },
         anthropic: { modelMap: [{ pattern: "claude-*", target: "chutesai/AutoPilot" }] },
-        auth: { routerApiKeys: [], upstreamApiKey: undefined },
+        auth: { routerApiKeys: [], upstreamApiKey: undefined, adminApiKey: null, managed: false },
       },
     });
   });
@@ -124,11 +124,22 @@ describe("parseConfig", () => {
   });
 
   it("requires UPSTREAM_API_KEY in managed mode, without echoing any key", () => {
-    const result = parseConfig({ ROUTER_API_KEYS: "secret-client-key" });
-    expect(result).toEqual({
-      ok: false,
-      issues: [{ variable: "UPSTREAM_API_KEY", message: "must be set when ROUTER_API_KEYS is set" }],
-    });
+    const issue = {
+      variable: "UPSTREAM_API_KEY",
+      message: "must be set when ROUTER_API_KEYS or ADMIN_API_KEY is set",
+    };
+    expect(parseConfig({ ROUTER_API_KEYS: "secret-client-key" })).toEqual({ ok: false, issues: [issue] });
+    expect(parseConfig({ ADMIN_API_KEY: "secret-admin-key" })).toEqual({ ok: false, issues: [issue] });
+  });
+
+  it("turns managed mode on with either kind of router key", () => {
+    const managed = (vars: Record<string, string>) => {
+      const result = parseConfig({ UPSTREAM_API_KEY: "cpk_upstream", ...vars });
+      return result.ok && result.config.auth.managed;
+    };
+    expect(managed({})).toBe(false);
+    expect(managed({ ROUTER_API_KEYS: "k" })).toBe(true);
+    expect(managed({ ADMIN_API_KEY: "admin" })).toBe(true);
   });
 
   it("names every refused variable once", () => {

@@ -112,6 +112,7 @@ const ENV_SCHEMA = v.object({
   ANTHROPIC_MODEL_MAP: v.optional(modelMap, "claude-*=chutesai/AutoPilot"),
   ROUTER_API_KEYS: v.optional(commaList, ""),
   UPSTREAM_API_KEY: optionalSecret,
+  ADMIN_API_KEY: optionalSecret,
 });
 
 type ParsedEnv = v.InferOutput<typeof ENV_SCHEMA>;
@@ -166,9 +167,13 @@ function toConfig(out: ParsedEnv) {
     /** The Anthropic Messages ingress (docs/contract.md §14). */
     anthropic: { modelMap: out.ANTHROPIC_MODEL_MAP as readonly ModelMapping[] },
     auth: {
-      /** Empty in passthrough mode; the client keys in managed mode (docs/contract.md §6). */
+      /** Static client keys without limits (docs/contract.md §6). */
       routerApiKeys: out.ROUTER_API_KEYS as readonly string[],
       upstreamApiKey: out.UPSTREAM_API_KEY,
+      /** Opens /admin/* and the operator pages, and turns on managed keys (docs/contract.md §15). */
+      adminApiKey: out.ADMIN_API_KEY ?? null,
+      /** Clients need a key of the router's and upstream gets UPSTREAM_API_KEY: either kind of key is set. */
+      managed: out.ROUTER_API_KEYS.length > 0 || out.ADMIN_API_KEY !== undefined,
     },
   };
 }
@@ -206,10 +211,15 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
     return { ok: false, issues: dedupeByVariable(issues) };
   }
   const out = parsed.output;
-  if (out.ROUTER_API_KEYS.length > 0 && out.UPSTREAM_API_KEY === undefined) {
+  if (
+    (out.ROUTER_API_KEYS.length > 0 || out.ADMIN_API_KEY !== undefined) &&
+    out.UPSTREAM_API_KEY === undefined
+  ) {
     return {
       ok: false,
-      issues: [{ variable: "UPSTREAM_API_KEY", message: "must be set when ROUTER_API_KEYS is set" }],
+      issues: [
+        { variable: "UPSTREAM_API_KEY", message: "must be set when ROUTER_API_KEYS or ADMIN_API_KEY is set" },
+      ],
     };
   }
   return { ok: true, config: toConfig(out) };

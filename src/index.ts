@@ -3,6 +3,7 @@ import { app } from "./app.ts";
 import { controlPlaneStub } from "./state/control-plane.ts";
 
 export { ControlPlane } from "./state/control-plane.ts";
+export { KeyDirectory, KeyLedger } from "./state/key-objects.ts";
 export { StickyShard } from "./state/sticky-shard.ts";
 
 export default {

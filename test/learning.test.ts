@@ -132,6 +132,7 @@ async function reportAnswers(model: string, ttfbMs: number, count: number): Prom
     selected: model,
     attempts: [{ model, outcome: "committed", reason: null, status: 200, ms: ttfbMs }],
     stream: { end: "complete", ttfbMs, durationMs: ttfbMs + 100, eventStream: true },
+    usage: null,
   };
   await controlPlaneStub(env).reportOutcomes(Array.from({ length: count }, () => report));
   forgetCachedView();

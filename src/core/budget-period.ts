@@ -1,6 +1,5 @@
 // Budget periods of managed keys (docs/contract.md §15): `day`, `week` (from Monday), `month` and `total`,
 // all in UTC, so every isolate and object agrees on when a period rolls over. The clock is passed in.
-// Building block for issue 12; nothing calls it yet.
 
 export type BudgetPeriod = "day" | "week" | "month" | "total";
 

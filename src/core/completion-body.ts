@@ -1,6 +1,24 @@
 // Validates a request body just enough to route it (docs/contract.md §8): a JSON object with a string `model`.
 // Every other field is the upstream's business. Failures come back as data.
+import * as v from "valibot";
 import type { Failure } from "./failure.ts";
+
+/**
+ * What the router reads of an OpenAI completion body: a JSON object with a non-empty `model`. Every other
+ * field is passed to the upstream as the client wrote it. /openapi.json documents the routes with it.
+ */
+export const COMPLETION_REQUEST = v.pipe(
+  v.looseObject({
+    model: v.pipe(
+      v.string(),
+      v.check((model) => model.trim() !== ""),
+      v.description(
+        "`chutesai/AutoPilot` (the best model now), `chutesai/AutoPilot-TEE`, an ordered list `a,b,c`, or one model.",
+      ),
+    ),
+  }),
+  v.description("An OpenAI request body; every field but `model` reaches the upstream unchanged."),
+);
 
 export type RequestedModel =
   | { ok: true; model: string; body: Record<string, unknown> }
@@ -17,8 +35,7 @@ export function readRequestedModel(rawBody: string): RequestedModel {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { ok: false, failure: { kind: "invalid_body" } };
   }
-  const model = (body as { model?: unknown }).model;
-  if (typeof model !== "string" || model.trim() === "")
-    return { ok: false, failure: { kind: "missing_model" } };
-  return { ok: true, model, body: body as Record<string, unknown> };
+  const parsed = v.safeParse(COMPLETION_REQUEST, body);
+  if (!parsed.success) return { ok: false, failure: { kind: "missing_model" } };
+  return { ok: true, model: parsed.output.model, body: body as Record<string, unknown> };
 }

@@ -2,7 +2,9 @@
 // passing on an upstream's, is one of these. Status, headers, code and message are the same in every protocol
 // and decided here; each protocol renders the body in its own shape with one exhaustive switch
 // (protocols/openai/errors.ts), so a new kind does not compile until every protocol maps it.
+import type { BudgetPeriod } from "./budget-period.ts";
 import type { FailoverReason } from "./failover-policy.ts";
+import type { RateState } from "./key-ledger.ts";
 import type { NotReadyCode } from "./readiness.ts";
 
 export type Failure =
@@ -24,7 +26,21 @@ export type Failure =
   | { kind: "not_found"; method: string; path: string }
   | { kind: "method_not_allowed"; method: string; path: string; allow: string }
   | { kind: "not_ready"; code: NotReadyCode; message: string }
-  | { kind: "internal_error" };
+  | { kind: "internal_error" }
+  /** Managed keys (docs/contract.md §15). */
+  | { kind: "model_not_allowed"; model: string }
+  | {
+      kind: "rate_limit_exceeded";
+      limit: "requests" | "tokens" | "concurrency";
+      retryAfterMs: number;
+      rate: RateState;
+      nowMs: number;
+    }
+  | { kind: "budget_exceeded"; budgetUsd: number; period: BudgetPeriod; resetsAtMs: number | null }
+  /** The managed-key objects could not be reached and no lease covers the request. */
+  | { kind: "keys_unavailable" }
+  | { kind: "admin_disabled" }
+  | { kind: "key_not_found"; id: string };
 
 export type FailureKind = Failure["kind"];
 
@@ -36,6 +52,17 @@ export function failureStatus(failure: Failure): number {
       return 500;
     case "invalid_api_key":
       return 401;
+    case "budget_exceeded":
+      return 402;
+    case "model_not_allowed":
+      return 403;
+    case "rate_limit_exceeded":
+      return 429;
+    case "keys_unavailable":
+      return 503;
+    case "admin_disabled":
+    case "key_not_found":
+      return 404;
     case "request_too_large":
       return 413;
     case "invalid_json":
@@ -59,9 +86,13 @@ export function failureStatus(failure: Failure): number {
   }
 }
 
-/** Headers a failure carries in every protocol (RFC 9110 `Allow` on 405, `WWW-Authenticate` for a challenge). */
+/**
+ * Headers a failure carries in every protocol: RFC 9110 `Allow` on 405, `WWW-Authenticate` for a challenge,
+ * and on a rate limit `retry-after` with OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`.
+ */
 export function failureHeaders(failure: Failure): Record<string, string> {
   if (failure.kind === "method_not_allowed") return { allow: failure.allow };
+  if (failure.kind === "rate_limit_exceeded") return rateLimitHeaders(failure);
   if (failure.kind === "invalid_api_key" && failure.challenge === "basic") {
     return { "www-authenticate": 'Basic realm="Chutes AutoPilot", charset="UTF-8"' };
   }
@@ -89,6 +120,12 @@ export function failureCode(failure: Failure): string {
     case "not_found":
     case "method_not_allowed":
     case "internal_error":
+    case "model_not_allowed":
+    case "rate_limit_exceeded":
+    case "budget_exceeded":
+    case "keys_unavailable":
+    case "admin_disabled":
+    case "key_not_found":
       return failure.kind;
   }
 }
@@ -145,7 +182,42 @@ export function failureMessage(failure: Failure): string {
       return `${failure.method} is not allowed on ${failure.path}`;
     case "internal_error":
       return "The router failed to handle this request";
+    case "model_not_allowed":
+      return `This key may not use the model ${failure.model}`;
+    case "rate_limit_exceeded":
+      return failure.limit === "concurrency"
+        ? "Too many requests in flight for this key; retry when one finishes"
+        : `Rate limit reached for ${failure.limit} per minute on this key; retry after ${Math.ceil(failure.retryAfterMs / 1000)} s`;
+    case "budget_exceeded":
+      return `This key has spent its budget of $${failure.budgetUsd} for the ${failure.period === "total" ? "whole of its life" : failure.period}${failure.resetsAtMs === null ? "" : `; it resets at ${new Date(failure.resetsAtMs).toISOString()}`}`;
+    case "keys_unavailable":
+      return "The key service is unavailable; retry shortly";
+    case "admin_disabled":
+      return "The admin API is off: set the ADMIN_API_KEY secret to turn it on";
+    case "key_not_found":
+      return `No key with id ${failure.id}`;
   }
+}
+
+function rateLimitHeaders(
+  failure: Extract<Failure, { kind: "rate_limit_exceeded" }>,
+): Record<string, string> {
+  const { rate, nowMs } = failure;
+  const headers: Record<string, string> = {
+    "retry-after": String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))),
+  };
+  const reset = `${Math.max(0, Math.ceil((rate.windowEndMs - nowMs) / 1000))}s`;
+  if (rate.rpm !== null) {
+    headers["x-ratelimit-limit-requests"] = String(rate.rpm);
+    headers["x-ratelimit-remaining-requests"] = String(Math.floor(rate.requestsRemaining ?? 0));
+    headers["x-ratelimit-reset-requests"] = reset;
+  }
+  if (rate.tpm !== null) {
+    headers["x-ratelimit-limit-tokens"] = String(rate.tpm);
+    headers["x-ratelimit-remaining-tokens"] = String(Math.floor(rate.tokensRemaining ?? 0));
+    headers["x-ratelimit-reset-tokens"] = reset;
+  }
+  return headers;
 }
 
 function upstreamFailureStatus(reason: FailoverReason): number {

@@ -12,11 +12,12 @@ import { type ModelStats, recordAttemptResult, recordTtfb, type SlowModelOptions
 import { type AttemptRecord, isFailedStream, type OutcomeReport } from "./outcome.ts";
 
 /** What the tally reads of a report. */
-export type ReportFacts = Omit<OutcomeReport, "attempts" | "stream"> & {
+export type ReportFacts = Omit<OutcomeReport, "attempts" | "stream" | "usage"> & {
   attempts: ReadonlyArray<
     Pick<AttemptRecord, "model" | "outcome" | "reason"> & Partial<Pick<AttemptRecord, "ms" | "hedge">>
   >;
   stream?: OutcomeReport["stream"];
+  usage?: OutcomeReport["usage"];
 };
 
 export type CounterMetric =
@@ -25,6 +26,8 @@ export type CounterMetric =
   | "failover_reason_total"
   | "stream_end_total"
   | "hedges_total"
+  | "tokens_total"
+  | "spend_usd_total"
   | "ttfb_seconds_bucket"
   | "ttfb_seconds_sum"
   | "ttfb_seconds_count"
@@ -124,6 +127,11 @@ export function tallyCounters(reports: readonly ReportFacts[]): CounterDelta[] {
       add("stream_end_total", { model, end: report.stream.end });
       observe(add, "ttfb_seconds", TTFB_BUCKETS_SECONDS, model, committed.ms ?? 0);
       observe(add, "request_duration_seconds", DURATION_BUCKETS_SECONDS, model, report.stream.durationMs);
+      if (report.usage) {
+        add("tokens_total", { model, kind: "prompt" }, report.usage.promptTokens);
+        add("tokens_total", { model, kind: "completion" }, report.usage.completionTokens);
+        add("spend_usd_total", { model }, report.usage.usd);
+      }
     }
   }
   return [...merged.values()];

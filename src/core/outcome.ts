@@ -46,6 +46,16 @@ export interface OutcomeReport {
   attempts: AttemptRecord[];
   /** For a committed answer, how its body ended; reported when it ended. */
   stream: StreamOutcome | null;
+  /** For a committed answer, what it used and cost (docs/contract.md §15). */
+  usage: ReportedUsage | null;
+}
+
+export interface ReportedUsage {
+  promptTokens: number;
+  completionTokens: number;
+  usd: number;
+  /** The upstream sent no usage; the counts are estimates from what the client received. */
+  estimated: boolean;
 }
 
 /** Whether a committed answer's end makes it its model's failure: only `complete` is a success. */

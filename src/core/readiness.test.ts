@@ -23,6 +23,7 @@ const READY_VIEW: RoutingView = {
   models: { ...EMPTY_FEED_STATUS, lastSuccessMs: NOW_MS - 1000 },
   breakers: {},
   health: {},
+  pricing: {},
 };
 
 describe("evaluateReadiness", () => {

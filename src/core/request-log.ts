@@ -14,6 +14,9 @@ export interface RequestLogFields {
   streamEnd: StreamEnd | null;
   snapshotAgeMs: number | null;
   errorCode: string | null;
+  /** The managed key's id (never its secret), and whether admitting it waited on a Durable Object. */
+  keyId?: string;
+  keyCold?: boolean;
 }
 
 export interface RequestLog extends RequestLogFields {

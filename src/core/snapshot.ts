@@ -4,6 +4,7 @@ import type { BreakerState } from "./breaker.ts";
 import type { ModelEntry, UtilizationRow } from "./feeds.ts";
 import type { ModelStats } from "./model-health.ts";
 import { type Candidate, rankCandidates } from "./ranking.ts";
+import { type ModelPricing, pricingOf } from "./spend.ts";
 
 /** Freshness of one feed. A failed refresh keeps `lastSuccessMs` (last-known-good, docs/contract.md §10). */
 export interface FeedStatus {
@@ -25,6 +26,8 @@ export interface RoutingView {
   breakers: Record<string, BreakerState>;
   /** What the fleet observed of each model's speed and failures (docs/contract.md §13). */
   health: Record<string, ModelStats>;
+  /** Each allowlisted model's price from the models feed, for spend (docs/contract.md §15). */
+  pricing: Record<string, ModelPricing>;
 }
 
 export const EMPTY_FEED_STATUS: FeedStatus = {
@@ -68,7 +71,17 @@ export function buildView(
     models: feeds.models.status,
     breakers,
     health,
+    pricing: pricesOf(feeds.models.rows),
   };
+}
+
+function pricesOf(models: readonly ModelEntry[]): Record<string, ModelPricing> {
+  const prices: Record<string, ModelPricing> = {};
+  for (const model of models) {
+    const pricing = pricingOf(model);
+    if (pricing) prices[model.id] = pricing;
+  }
+  return prices;
 }
 
 /** Ranks utilization rows against the allowlist models (docs/contract.md §4 eligibility and order). */

@@ -1,7 +1,7 @@
 // What an answer cost (docs/contract.md §15, managed keys): the upstream's token usage times the model's
 // pricing from the models feed, which Chutes gives in USD per million tokens (`pricing.prompt`,
 // `pricing.completion`, `pricing.input_cache_read`). Cached prompt tokens are priced at the cache-read rate
-// when the model has one, else as prompt tokens. Building block for issue 12; nothing calls it yet.
+// when the model has one, else as prompt tokens.
 
 export interface ModelPricing {
   promptUsdPerMillion: number;

@@ -1,9 +1,11 @@
 // Everything an isolate keeps between requests, in one place: the routing view and model caches, the sticky
-// cache, the half-open probes it holds and the outcome queue. Kept per Worker env in a WeakMap (an isolate
+// cache, the half-open probes it holds, the outcome queue and the managed keys' leases. Kept per Worker env in a WeakMap (an isolate
 // gets the same env object on every request), so no module holds an env of its own and a differently
 // configured env in tests gets state of its own.
 import { controlPlaneStub } from "../state/control-plane.ts";
+import { keyDirectoryStub, keyLedgerStub } from "../state/key-objects.ts";
 import { stickyShardName } from "../state/sticky-shard.ts";
+import { createKeyLeases, type KeyLeases } from "./key-leases.ts";
 import { createOutcomeQueue, type OutcomeQueue } from "./outcome-queue.ts";
 import { createProbeSet, type ProbeSet } from "./probes.ts";
 import { createStickyCache, type StickyCache } from "./sticky-cache.ts";
@@ -14,6 +16,7 @@ export interface IsolateState {
   sticky: StickyCache;
   probes: ProbeSet;
   outcomes: OutcomeQueue;
+  keys: KeyLeases;
 }
 
 const states = new WeakMap<object, IsolateState>();
@@ -40,5 +43,13 @@ function createIsolateState(env: Env): IsolateState {
       shardNameOf: stickyShardName,
       storeView: views.store,
     }),
+    keys: createKeyLeases(
+      {
+        resolve: (hash) => keyDirectoryStub(env).resolve(hash),
+        sync: (id, request) => keyLedgerStub(env, id).sync(request),
+      },
+      crypto.randomUUID(),
+      () => Date.now(),
+    ),
   };
 }

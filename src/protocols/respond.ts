@@ -21,6 +21,7 @@ export function recordRouting(log: RequestLogHandle, result: RoutingResult): voi
   fields.candidates = result.trace.candidates;
   fields.snapshotAgeMs = result.trace.snapshotAgeMs;
   fields.attempts = result.trace.attempts;
+  if (result.trace.keyLedgerWaited) fields.keyCold = true;
   fields.selected = result.kind === "committed" || result.kind === "upstream_answer" ? result.model : null;
   if (result.kind === "refused" || result.kind === "failed") fields.errorCode = failureCode(result.failure);
 }
@@ -59,8 +60,8 @@ export function relayCommitted(
     isEventStream: eventStream,
     framing,
     abortUpstream: commit.abort,
-    onEnd: (end) => {
-      result.finish({ end, ttfbMs, durationMs: Date.now() - meta.startedMs, eventStream });
+    onEnd: (end, tally) => {
+      result.finish({ end, ttfbMs, durationMs: Date.now() - meta.startedMs, eventStream }, tally);
       meta.log.fields.streamEnd = end;
       if (end !== "complete")
         meta.log.fields.errorCode = end === "client_cancel" ? "client_cancel" : "upstream_stream_error";

@@ -3,8 +3,10 @@
 // has no view yet, and alias and list wait on a sticky shard only on a local sticky-cache miss.
 import { type CandidatePlanInput, planCandidates, probeCandidates } from "../core/candidates.ts";
 import type { Failure } from "../core/failure.ts";
+import { hashSecret } from "../core/managed-key.ts";
 import { findUnknownModels, type RoutingMode, resolveMode } from "../core/model-list.ts";
 import { feedAgeMs } from "../core/snapshot.ts";
+import type { ModelPricing } from "../core/spend.ts";
 import { stickyKey, stickySource } from "../core/sticky-key.ts";
 import type { CachedView } from "../isolate/view-cache.ts";
 import type { RoutingContext } from "./routing-context.ts";
@@ -17,6 +19,8 @@ export interface RoutePlan {
   probes: string[];
   stickyKey: string | null;
   stickyModel: string | null;
+  /** The models' prices from the view this plan read (empty without one). */
+  pricing: Record<string, ModelPricing>;
 }
 
 export type PlanResult = { ok: true; plan: RoutePlan } | { ok: false; failure: Failure };
@@ -35,9 +39,11 @@ export async function planRoute(
   trace.mode = mode.kind;
 
   // Alias needs the ranking, so an isolate without any view waits for one; list and direct route without
-  // one (no allowlist check, no breaker order) and load it behind, so they never wait on the object.
+  // one (no allowlist check, no breaker order) and load it behind, so they never wait on the object, unless
+  // a managed key's request needs the prices to be charged.
+  const needsPrices = request.key != null;
   const cached: CachedView | null =
-    mode.kind === "alias"
+    mode.kind === "alias" || needsPrices
       ? await isolate.views.loadForRequest(startedMs, ctx.waitUntil)
       : isolate.views.peek(startedMs, ctx.waitUntil);
   const requestedModels = mode.kind === "list" ? mode.models : mode.kind === "direct" ? [mode.model] : [];
@@ -63,7 +69,8 @@ export async function planRoute(
   trace.snapshotAgeMs = cached ? feedAgeMs(cached.view.utilization, startedMs) : null;
   if (candidates.length === 0) return { ok: false, failure: { kind: "no_candidates" } };
   const probes = probeCandidates(planInput, candidates);
-  return { ok: true, plan: { mode, candidates, probes, stickyKey: key, stickyModel } };
+  const pricing = cached?.view.pricing ?? {};
+  return { ok: true, plan: { mode, candidates, probes, stickyKey: key, stickyModel, pricing } };
 }
 
 /** The client's sticky key (alias and list modes only), with a token hashed so it is never kept raw. */
@@ -75,10 +82,5 @@ async function stickyKeyOf(
   if (mode.kind === "direct" || ctx.config.sticky.ttlSeconds === 0) return null;
   const source = stickySource(request.identity, ctx.config.sticky.trustProxyHeaders);
   if (!source) return null;
-  return stickyKey(source, source.kind === "auth" ? await sha256Hex(source.token) : null);
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return stickyKey(source, source.kind === "auth" ? await hashSecret(source.token) : null);
 }

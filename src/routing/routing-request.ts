@@ -4,6 +4,8 @@ import { type Failure, failureStatus } from "../core/failure.ts";
 import type { RoutingMode } from "../core/model-list.ts";
 import type { AttemptRecord, StreamOutcome } from "../core/outcome.ts";
 import type { StickyHeaders } from "../core/sticky-key.ts";
+import type { StreamTally } from "../core/usage-meter.ts";
+import type { AdmittedKey } from "../isolate/key-leases.ts";
 import type { CommittedAttempt } from "../upstream/attempt.ts";
 
 export interface RoutingRequest {
@@ -19,6 +21,15 @@ export interface RoutingRequest {
   identity: StickyHeaders;
   /** Aborts when the client goes away before commit. */
   clientSignal?: AbortSignal;
+  /** The managed key the client was admitted with (docs/contract.md §15). */
+  key?: AdmittedKey | null;
+  /** What the request is expected to use: reserved from its key's lease until the answer ends. */
+  estimate?: UsageEstimate;
+}
+
+export interface UsageEstimate {
+  promptTokens: number;
+  completionTokens: number;
 }
 
 /** What the log line, the response headers and the outcome report need to know about the routing. */
@@ -27,6 +38,8 @@ export interface RoutingTrace {
   candidates: number;
   snapshotAgeMs: number | null;
   attempts: AttemptRecord[];
+  /** A managed key's lease could not cover the request and the ledger was asked while it waited. */
+  keyLedgerWaited?: boolean;
 }
 
 export type RoutingResult =
@@ -45,7 +58,7 @@ export type RoutingResult =
       model: string;
       commit: CommittedAttempt;
       trace: RoutingTrace;
-      finish: (stream: StreamOutcome) => void;
+      finish: (stream: StreamOutcome, tally: StreamTally) => void;
     };
 
 /** The status the client receives for a result. */

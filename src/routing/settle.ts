@@ -1,21 +1,39 @@
 // Stage 4, settle: what the fleet learns from the request once it is decided. For a committed answer that is
 // when its body ended (docs/contract.md §13): a body that broke or stalled is its model's failure and moves
-// the client on, and only one that completed is a success. The sticky write (§5) and the outcome report
-// (breakers, model health, counters) are queued in this isolate and flushed in batches off the request path.
+// the client on, and only one that completed is a success. What the answer used is metered (§15): charged to
+// the managed key's lease and counted per model. The sticky write (§5) and the outcome report (breakers,
+// model health, counters) are queued in this isolate and flushed in batches off the request path.
+import type { Reservation } from "../core/key-lease.ts";
 import { isFailedStream, type OutcomeReport, type StreamOutcome } from "../core/outcome.ts";
+import { meterUsage, type StreamTally } from "../core/usage-meter.ts";
 import type { StickyWrite } from "../state/sticky-shard.ts";
+import { actualUse } from "./meter.ts";
 import type { RoutePlan } from "./plan.ts";
 import type { RoutingContext } from "./routing-context.ts";
-import { type RoutingResult, resultStatus } from "./routing-request.ts";
+import { type RoutingRequest, type RoutingResult, resultStatus } from "./routing-request.ts";
 
-/** Queues the sticky write and outcome report of a routed request; `stream` once a committed body ended. */
+/** What the pipeline decided before the answer: the plan, the request and its key's reservation. */
+export interface SettleInput {
+  plan: RoutePlan;
+  request: RoutingRequest;
+  reservation: Reservation | null;
+}
+
+/** How a committed body ended, and what the relay saw of it. */
+export interface BodyEnd {
+  stream: StreamOutcome;
+  tally: StreamTally;
+}
+
+/** Queues the sticky write and outcome report of a routed request; `body` once a committed body ended. */
 export function settleResult(
   ctx: RoutingContext,
-  plan: RoutePlan,
+  { plan, request, reservation }: SettleInput,
   result: RoutingResult,
-  stream: StreamOutcome | null,
+  body: BodyEnd | null,
 ): void {
   const { attempts } = result.trace;
+  const stream = body?.stream ?? null;
   const committedModel = result.kind === "committed" ? result.model : null;
   const stickyWrite: StickyWrite | null = plan.stickyKey
     ? ctx.isolate.sticky.settle(plan.stickyKey, {
@@ -27,12 +45,32 @@ export function settleResult(
         nowMs: ctx.now(),
       })
     : null;
+  const usage = body
+    ? meterUsage(body.tally, body.stream.eventStream, request.estimate?.promptTokens ?? 0)
+    : null;
+  const pricing =
+    committedModel === null
+      ? undefined
+      : (plan.pricing[committedModel] ??
+        ctx.isolate.views.peek(ctx.now(), ctx.waitUntil)?.view.pricing?.[committedModel]);
+  const used = actualUse(usage, pricing);
+  if (request.key && reservation) ctx.isolate.keys.settle(request.key, reservation, used, ctx.waitUntil);
   const selected = result.kind === "committed" || result.kind === "upstream_answer" ? result.model : null;
-  const report: OutcomeReport = { status: resultStatus(result), selected, attempts, stream };
+  const report: OutcomeReport = {
+    status: resultStatus(result),
+    selected,
+    attempts,
+    stream,
+    usage: usage ? { ...used, estimated: usage.estimated } : null,
+  };
   ctx.isolate.outcomes.enqueue(ctx.waitUntil, report, stickyWrite);
 }
 
 /** Counts a request the router answered without routing it (refused, or bad before its body was read). */
 export function settleRefusal(ctx: Pick<RoutingContext, "isolate" | "waitUntil">, status: number): void {
-  ctx.isolate.outcomes.enqueue(ctx.waitUntil, { status, selected: null, attempts: [], stream: null }, null);
+  ctx.isolate.outcomes.enqueue(
+    ctx.waitUntil,
+    { status, selected: null, attempts: [], stream: null, usage: null },
+    null,
+  );
 }

@@ -3,11 +3,12 @@
 // while we wait on it, ends an SSE stream with one error event and errors any other body (docs/contract.md
 // §7). A client that goes away cancels the upstream. The protocol decides the framing: its transform re-frames
 // chunks (none passes them through untouched) and its encoder writes the error event. Per chunk this does a
-// read, the transform if any, and an enqueue: the idle check is one watchdog timer per idle period, and the
-// upstream's tail is looked at once, at its end.
+// read, the transform if any, a scan for SSE `data:` lines and an enqueue: the idle check is one watchdog
+// timer per idle period, and the upstream's tail (how it ended, and its usage) is looked at once, at its end.
 
 import type { StreamEnd } from "../core/outcome.ts";
 import { endsAtEventBoundary, endsWithBareErrorLine } from "../core/sse.ts";
+import { countDataLines, type StreamTally } from "../core/usage-meter.ts";
 
 /** How one protocol frames a relayed stream for its client. */
 export interface StreamFraming {
@@ -27,12 +28,14 @@ export interface RelayOptions {
   framing: StreamFraming;
   /** Aborts the upstream fetch. */
   abortUpstream: (reason: string) => void;
-  /** Called exactly once, when the relay ends for any reason. */
-  onEnd: (end: StreamEnd) => void;
+  /** Called exactly once, when the relay ends for any reason, with what it saw of the upstream's body. */
+  onEnd: (end: StreamEnd, tally: StreamTally) => void;
 }
 
-// Enough of the stream's end to see its last line.
-const TAIL_BYTES = 512;
+// Enough of the stream's end to see its last line and its final usage chunk.
+const TAIL_BYTES = 8192;
+// How an ended stream is judged: its last line only.
+const END_LINE_BYTES = 512;
 
 export function relayBody(
   first: Uint8Array,
@@ -40,8 +43,11 @@ export function relayBody(
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
   let ended = false;
-  let last = first;
-  let beforeLast: Uint8Array | null = null;
+  // The upstream's last chunks, newest last, holding at least TAIL_BYTES when the body is that long.
+  const recent: Uint8Array[] = [first];
+  let recentBytes = first.byteLength;
+  let bytes = first.byteLength;
+  let [dataEvents, atLineStart] = countDataLines(first, true);
   let waitingSinceMs: number | null = null;
   let stalled = false;
   let watchdog: ReturnType<typeof setTimeout> | null = null;
@@ -51,7 +57,7 @@ export function relayBody(
     if (ended) return;
     ended = true;
     if (watchdog !== null) clearTimeout(watchdog);
-    options.onEnd(how);
+    options.onEnd(how, { tail: tailText(recent, TAIL_BYTES), dataEvents, bytes });
   };
   // Fires at most once per idle period; only time spent waiting on the upstream counts, not on the client.
   const checkIdle = () => {
@@ -86,9 +92,16 @@ export function relayBody(
           }
           waitingSinceMs = null;
           if (!next || next.done || stalled) break;
-          if (next.value.byteLength > 0) {
-            beforeLast = last;
-            last = next.value;
+          const chunk = next.value;
+          if (chunk.byteLength > 0) {
+            bytes += chunk.byteLength;
+            const [events, endsLine] = countDataLines(chunk, atLineStart);
+            dataEvents += events;
+            atLineStart = endsLine;
+            recent.push(chunk);
+            recentBytes += chunk.byteLength;
+            while (recent.length > 1 && recentBytes - (recent[0] as Uint8Array).byteLength >= TAIL_BYTES)
+              recentBytes -= (recent.shift() as Uint8Array).byteLength;
           }
           const framed = transform ? transform(next.value) : next.value;
           if (framed.byteLength > 0 || !transform) {
@@ -96,7 +109,7 @@ export function relayBody(
             return;
           }
         }
-        const tail = tailText(beforeLast, last);
+        const tail = tailText(recent, END_LINE_BYTES);
         if (next?.done && !stalled && !(options.isEventStream && endsWithBareErrorLine(tail))) {
           const closing = finish?.();
           if (closing && closing.byteLength > 0) controller.enqueue(closing);
@@ -131,17 +144,17 @@ export function relayBody(
   );
 }
 
-/** The last TAIL_BYTES of the stream as text, one char per byte (JSON keys and SSE framing are ASCII). */
-function tailText(beforeLast: Uint8Array | null, last: Uint8Array): string {
-  let text = "";
-  const need = Math.max(0, TAIL_BYTES - last.byteLength);
-  if (beforeLast && need > 0) {
-    for (let i = Math.max(0, beforeLast.byteLength - need); i < beforeLast.byteLength; i++) {
-      text += String.fromCharCode(beforeLast[i] as number);
-    }
+/** The last `limit` bytes of the stream as text, one char per byte (JSON keys and SSE framing are ASCII). */
+function tailText(recent: readonly Uint8Array[], limit: number): string {
+  const parts: string[] = [];
+  let need = limit;
+  for (let c = recent.length - 1; c >= 0 && need > 0; c--) {
+    const chunk = recent[c] as Uint8Array;
+    const from = Math.max(0, chunk.byteLength - need);
+    let text = "";
+    for (let i = from; i < chunk.byteLength; i++) text += String.fromCharCode(chunk[i] as number);
+    parts.push(text);
+    need -= chunk.byteLength - from;
   }
-  for (let i = Math.max(0, last.byteLength - TAIL_BYTES); i < last.byteLength; i++) {
-    text += String.fromCharCode(last[i] as number);
-  }
-  return text;
+  return parts.reverse().join("");
 }

@@ -8,7 +8,7 @@ import type { AppEnv } from "../../app-env.ts";
 import { FailureError } from "../../core/failure.ts";
 import { mapModel } from "../../core/model-map.ts";
 import { isEventStream } from "../../core/sse.ts";
-import { admitRequest } from "../../routing/admit.ts";
+import { admitOrThrow, requestedCompletionTokens } from "../../routing/admit.ts";
 import { routeRequest } from "../../routing/pipeline.ts";
 import { createRoutingContext } from "../../routing/routing-context.ts";
 import type { RoutingResult } from "../../routing/routing-request.ts";
@@ -35,8 +35,7 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
   const log = c.get("log");
   const requestId = c.get("requestId");
   const ctx = createRoutingContext(c.env, config, Date.now(), (promise) => c.executionCtx.waitUntil(promise));
-  const refusal = admitRequest(ctx, anthropicCredential(c.req.raw.headers));
-  if (refusal) throw new FailureError(refusal);
+  const key = await admitOrThrow(ctx, anthropicCredential(c.req.raw.headers), log);
   const raw = await readBodyWithLimit(c.req.raw, config.upstream.maxRequestBytes);
   const body = readJsonObject(raw);
   const translated = translateRequest(body);
@@ -56,6 +55,11 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
       xForwardedFor: c.req.header("x-forwarded-for") ?? null,
     },
     clientSignal: c.req.raw.signal,
+    key,
+    estimate: {
+      promptTokens: estimateInputTokens(body),
+      completionTokens: requestedCompletionTokens(body),
+    },
   });
   recordRouting(log, result);
   const meta = { requestId, idleTimeoutMs: config.upstream.idleTimeoutMs, startedMs: ctx.startedMs, log };

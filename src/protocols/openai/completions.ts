@@ -7,7 +7,8 @@ import { replaceModel } from "../../core/body-rewrite.ts";
 import { readRequestedModel } from "../../core/completion-body.ts";
 import { FailureError } from "../../core/failure.ts";
 import { extractToken } from "../../core/sticky-key.ts";
-import { admitRequest } from "../../routing/admit.ts";
+import { estimateTokens } from "../../core/usage-meter.ts";
+import { admitOrThrow, requestedCompletionTokens } from "../../routing/admit.ts";
 import { routeRequest } from "../../routing/pipeline.ts";
 import { createRoutingContext } from "../../routing/routing-context.ts";
 import { readBodyWithLimit } from "../../upstream/read-body.ts";
@@ -26,8 +27,7 @@ export async function handleOpenAICompletion(
   const log = c.get("log");
   const ctx = createRoutingContext(c.env, config, Date.now(), (promise) => c.executionCtx.waitUntil(promise));
   const authorization = c.req.header("authorization") ?? null;
-  const refusal = admitRequest(ctx, extractToken(authorization));
-  if (refusal) throw new FailureError(refusal);
+  const key = await admitOrThrow(ctx, extractToken(authorization), log);
   const rawBody = await readBodyWithLimit(c.req.raw, config.upstream.maxRequestBytes);
   const requested = readRequestedModel(rawBody);
   if (!requested.ok) throw new FailureError(requested.failure);
@@ -43,6 +43,11 @@ export async function handleOpenAICompletion(
       xForwardedFor: c.req.header("x-forwarded-for") ?? null,
     },
     clientSignal: c.req.raw.signal,
+    key,
+    estimate: {
+      promptTokens: estimateTokens(rawBody.length),
+      completionTokens: requestedCompletionTokens(requested.body),
+    },
   });
   recordRouting(log, result);
   if (result.kind === "refused") throw new FailureError(result.failure);

@@ -9,7 +9,14 @@ import {
   failureStatus,
 } from "../../core/failure.ts";
 
-export type OpenAIErrorType = "invalid_request_error" | "server_error" | "not_ready" | "upstream_error";
+export type OpenAIErrorType =
+  | "invalid_request_error"
+  | "server_error"
+  | "not_ready"
+  | "upstream_error"
+  | "insufficient_quota"
+  | "requests"
+  | "tokens";
 
 export interface OpenAIErrorBody {
   error: { message: string; type: OpenAIErrorType; param: string | null; code: string | null };
@@ -42,6 +49,18 @@ export function toOpenAIError(failure: Failure): OpenAIErrorBody {
       return body("upstream_error");
     case "not_ready":
       return body("not_ready");
+    case "model_not_allowed":
+      return body("invalid_request_error", "model");
+    case "rate_limit_exceeded":
+      // OpenAI names the limit that was hit as the type.
+      return body(failure.limit === "tokens" ? "tokens" : "requests");
+    case "budget_exceeded":
+      return body("insufficient_quota");
+    case "keys_unavailable":
+      return body("server_error");
+    case "admin_disabled":
+    case "key_not_found":
+      return body("invalid_request_error");
   }
 }
 

@@ -1,6 +1,8 @@
 // `npm run smoke`: the fake Chutes and the router under `wrangler dev`, driven over real sockets by the official
 // `openai` SDK and the Vercel AI SDK, checking what a user would see. Writes logs/smoke/latest.json and exits
 // non-zero on any failure. Loopback only; every wait is bounded.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import Anthropic from "@anthropic-ai/sdk";
 import { generateText, streamText } from "ai";
@@ -30,6 +32,7 @@ const SMOKE_VARS = {
   BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
 };
 
+const execFileAsync = promisify(execFile);
 const started = Date.now();
 const stack = await startStack({ vars: SMOKE_VARS });
 const { fake } = stack;
@@ -456,7 +459,64 @@ const scenarios: Scenario[] = [
       }
     },
   },
+  {
+    name: "managed keys: a key made with `npm run keys` works until its budget is spent (402), then revoked is 401",
+    run: async () => {
+      const managed = await startStack({
+        fake,
+        vars: { ...SMOKE_VARS, ADMIN_API_KEY: "adm_smoke_secret", UPSTREAM_API_KEY: "cpk_smoke_upstream" },
+      });
+      try {
+        const cli = { ROUTER_URL: managed.routerUrl, ADMIN_API_KEY: "adm_smoke_secret" };
+        // The fake prices every model at $0.1/$0.3 per million tokens: a few answers' worth.
+        const created = JSON.parse(
+          await keysCli(["create", "--name", "smoke", "--budget-usd", "0.00002", "--rpm", "600"], cli),
+        ) as { id: string; key: string };
+        assert(created.key.startsWith("sk-ap-"), "the CLI prints the new key");
+        const client = new OpenAI({ baseURL: `${managed.routerUrl}/v1`, apiKey: created.key, maxRetries: 0 });
+        let answered = 0;
+        let refusal: InstanceType<typeof OpenAI.APIError> | null = null;
+        while (refusal === null && answered < 50) {
+          try {
+            await client.chat.completions.create({ model: ALIAS, messages: MESSAGES, max_tokens: 20 });
+            answered += 1;
+          } catch (error) {
+            if (!(error instanceof OpenAI.APIError)) throw error;
+            refusal = error;
+          }
+        }
+        assert(answered >= 1, "the key answered before its budget ran out");
+        assertEqual(refusal?.status, 402, "status once the budget is spent");
+        assertEqual(refusal?.code, "budget_exceeded", "error code");
+        assertEqual(
+          (refusal?.error as { type?: string } | undefined)?.type,
+          "insufficient_quota",
+          "error type",
+        );
+        assert((await keysCli(["list"], cli)).includes(created.id), "the CLI lists the key");
+        await keysCli(["revoke", created.id], cli);
+        const denied = await eventually("the revoked key refused", async () => {
+          const error = await expectApiError(() =>
+            client.chat.completions.create({ model: ALIAS, messages: MESSAGES, max_tokens: 20 }),
+          );
+          return error.status === 401 ? error : undefined;
+        });
+        assert(denied instanceof OpenAI.AuthenticationError, "the SDK raises AuthenticationError");
+      } finally {
+        await managed.stop();
+      }
+    },
+  },
 ];
+
+/** Runs `npm run keys -- …` (scripts/keys.ts) with `env` and returns what it printed on stdout. */
+async function keysCli(args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, ["scripts/keys.ts", ...args], {
+    env: { ...process.env, ...env },
+    timeout: 15_000,
+  });
+  return stdout;
+}
 
 /** Between checks: the fake back to healthy, then one direct success per model closes any breaker. */
 async function resetBetween(): Promise<void> {

@@ -2,12 +2,15 @@
 // becomes an answer, in the protocol of the route that threw it (OpenAI's unless the route says otherwise).
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { openAPIRouteHandler } from "hono-openapi";
 import type { AppEnv } from "./app-env.ts";
 import { type Failure, FailureError, failureHeaders, failureMessage, failureStatus } from "./core/failure.ts";
 import { anthropicErrorBody, anthropicFailureStatus } from "./protocols/anthropic/errors.ts";
 import { toOpenAIError } from "./protocols/openai/errors.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { completionsRoutes } from "./routes/completions.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { messagesRoutes } from "./routes/messages.ts";
@@ -30,6 +33,10 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/v1/completions": "POST",
   "/v1/messages": "POST",
   "/v1/messages/count_tokens": "POST",
+  "/admin/keys": "GET, HEAD, POST",
+  "/admin/keys/:id": "GET, HEAD, PATCH, DELETE",
+  "/admin/keys/:id/rotate": "POST",
+  "/openapi.json": "GET, HEAD",
 };
 /** The routing API: every answer on these paths is counted in requests_total, refusals included. */
 const API_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/messages/count_tokens"];
@@ -44,6 +51,32 @@ app.route("/", metricsRoutes);
 app.route("/v1", modelsRoutes);
 app.route("/v1", completionsRoutes);
 app.route("/v1", messagesRoutes);
+app.route("/", adminRoutes);
+app.get(
+  "/openapi.json",
+  openAPIRouteHandler(app, {
+    documentation: {
+      openapi: "3.1.0",
+      info: {
+        title: "Chutes AutoPilot router",
+        version: "1",
+        description:
+          "OpenAI- and Anthropic-compatible router for Chutes (docs/contract.md). Client routes take a client key; /admin/* takes ADMIN_API_KEY.",
+      },
+      components: {
+        securitySchemes: {
+          clientKey: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "A managed key (sk-ap-…), a static ROUTER_API_KEYS key, or in passthrough mode the client's own Chutes key.",
+          },
+          adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY." },
+        },
+      },
+    },
+  }),
+);
 
 for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
   app.all(path, (c) => {
@@ -55,6 +88,9 @@ app.notFound((c) => renderFailure(c, { kind: "not_found", method: c.req.method, 
 
 app.onError((error, c) => {
   if (error instanceof FailureError) return renderFailure(c, error.failure);
+  // Hono's JSON validator refuses a body that is not JSON before the schema sees it.
+  if (error instanceof HTTPException && error.status === 400)
+    return renderFailure(c, { kind: "invalid_json" });
   console.error(
     JSON.stringify({ event: "unhandled_error", requestId: c.get("requestId"), error: String(error) }),
   );

@@ -1,4 +1,5 @@
 // What the status page and its JSON show, computed once from the control plane's metrics.
+
 import type { Config } from "../config.ts";
 import { type BreakerPhase, breakerPhase } from "../core/breaker.ts";
 import { type HealthPhase, healthPhase, recentTtfbMs } from "../core/model-health.ts";
@@ -6,6 +7,7 @@ import type { Candidate } from "../core/ranking.ts";
 import type { Readiness } from "../core/readiness.ts";
 import { type FeedStatus, feedAgeMs } from "../core/snapshot.ts";
 import type { ControlPlaneMetrics } from "../state/control-plane.ts";
+import type { KeyView } from "./admin.ts";
 
 export interface FeedSummary {
   ageMs: number | null;
@@ -33,6 +35,8 @@ export interface StatusModel {
   >;
   recentFailovers: { windowMs: number; reasons: Array<{ reason: string; count: number }> };
   generatedAt: string;
+  /** Managed keys (docs/contract.md §15), when ADMIN_API_KEY is set. */
+  keys?: KeyView[];
 }
 
 export function buildStatusModel(

@@ -4,6 +4,7 @@
 // itself every few seconds and reads on a phone as well as a desktop.
 import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
+import type { KeyView } from "./admin.ts";
 import type { FeedSummary, StatusModel } from "./status-model.ts";
 
 export const STATUS_REFRESH_SECONDS = 5;
@@ -57,6 +58,67 @@ const FeedCard: FC<{ title: string; feed: FeedSummary }> = ({ title, feed }) => 
       {feed.skippedRows > 0 ? ` · ${feed.skippedRows} rows skipped` : ""}
     </div>
   </div>
+);
+
+const limitText = (value: number | null, unit: string) => (value === null ? "" : `${value} ${unit}`);
+
+/** The operator's view of managed keys: who spent what against which budget, and how much they use. */
+const KeysTable: FC<{ keys: KeyView[] }> = ({ keys }) => (
+  <>
+    <h2>Managed keys</h2>
+    {keys.length === 0 ? (
+      <p class="muted" id="keys">
+        None yet: <code>npm run keys -- create --name …</code>
+      </p>
+    ) : (
+      <div class="scroll">
+        <table id="keys">
+          <thead>
+            <tr>
+              <th>prefix</th>
+              <th>name</th>
+              <th>status</th>
+              <th class="num">spend / budget (USD)</th>
+              <th class="num">requests</th>
+              <th class="num wide">tokens in / out</th>
+              <th class="wide">last used</th>
+              <th class="wide">limits</th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((key) => (
+              <tr data-key={key.id}>
+                <td>
+                  <code>{key.prefix}…</code>
+                </td>
+                <td class="model">{key.name}</td>
+                <td class={key.status === "active" ? "phase-closed" : "phase-open"}>{key.status}</td>
+                <td class="num">
+                  {key.spend.usd.toFixed(4)} /{" "}
+                  {key.budget_usd === null ? "∞" : `${key.budget_usd} per ${key.budget_period}`}
+                </td>
+                <td class="num">{key.usage.requests}</td>
+                <td class="num wide">
+                  {key.usage.prompt_tokens} / {key.usage.completion_tokens}
+                </td>
+                <td class="wide">{key.last_used_at ?? "never"}</td>
+                <td class="wide">
+                  {[
+                    limitText(key.rpm, "rpm"),
+                    limitText(key.tpm, "tpm"),
+                    limitText(key.max_concurrency, "in flight"),
+                    key.models === null ? "" : key.models.join(", "),
+                  ]
+                    .filter((part) => part !== "")
+                    .join("; ") || "none"}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    )}
+  </>
 );
 
 export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
@@ -153,6 +215,7 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
           </tbody>
         </table>
       )}
+      {model.keys ? <KeysTable keys={model.keys} /> : null}
       <p class="muted">
         Generated {model.generatedAt}; refreshes every {STATUS_REFRESH_SECONDS} s. JSON: send{" "}
         <code>Accept: application/json</code>. Metrics: <code>/metrics</code>.

@@ -1,8 +1,10 @@
-// GET /status: the status page for browsers, the same facts as JSON for `Accept: application/json`.
+// GET /status: the status page for browsers, the same facts as JSON for `Accept: application/json`. With
+// ADMIN_API_KEY set it also shows the managed keys: spend against budget, use and limits.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env.ts";
 import { evaluateReadiness } from "../core/readiness.ts";
 import { controlPlaneStub } from "../state/control-plane.ts";
+import { listKeys } from "./admin.ts";
 import { requireConfig } from "./config-guard.ts";
 import { requireOperatorKey } from "./operator-auth.ts";
 import { buildStatusModel } from "./status-model.ts";
@@ -16,6 +18,7 @@ statusRoutes.get("/status", requireConfig, requireOperatorKey, async (c) => {
   const metrics = await controlPlaneStub(c.env).getMetrics();
   const readiness = evaluateReadiness(metrics.view, config.readiness, nowMs);
   const model = buildStatusModel(metrics, readiness, config, nowMs);
+  if (config.auth.adminApiKey !== null) model.keys = await listKeys(c.env);
   if ((c.req.header("accept") ?? "").includes("application/json")) return c.json(model);
   return c.html(`<!doctype html>${(<StatusPage model={model} />).toString()}`);
 });

@@ -84,3 +84,31 @@ export async function settleOutcomes(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * A deployment with some vars overridden that keeps one env, so one isolate's state, across calls (another
+ * configuredRouter with the same vars is another isolate sharing the same objects). Calls do not wait for
+ * their waitUntil work (a managed key's usage report waits a second); `drain` does.
+ */
+export function configuredRouter(overrides: Record<string, string>) {
+  const configured = { ...env, ...overrides };
+  envsWithOverrides.push(configured);
+  const pending: ExecutionContext[] = [];
+  return {
+    env: configured,
+    call(path: string, init?: RequestInit): Promise<Response> {
+      const ctx = createExecutionContext();
+      pending.push(ctx);
+      return Promise.resolve(app.fetch(new Request(`${ROUTER_ORIGIN}${path}`, init), configured, ctx));
+    },
+    async drain(): Promise<void> {
+      while (pending.length > 0)
+        await Promise.all(pending.splice(0).map((ctx) => waitOnExecutionContext(ctx)));
+      const deadline = Date.now() + 3000;
+      while (!isolateState(configured).keys.idle()) {
+        if (Date.now() > deadline) throw new Error("key usage was not reported within 3 s");
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
+  };
+}

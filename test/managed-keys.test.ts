@@ -306,8 +306,12 @@ describe("the status page", () => {
     const { id, key, prefix } = await createKey(router, { name: "search team", budget_usd: 2, rpm: 30 });
     await (await chat(router, key)).text();
     await router.drain();
-    expect((await router.call("/status", { headers: { authorization: "Bearer rk_static" } })).status).toBe(401);
-    const page = await (await router.call("/status", { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    expect((await router.call("/status", { headers: { authorization: "Bearer rk_static" } })).status).toBe(
+      401,
+    );
+    const page = await (
+      await router.call("/status", { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
     const row = page.slice(page.indexOf(`data-key="${id}"`));
     expect(row).toContain(`${prefix}…`);
     expect(row).toContain("search team");

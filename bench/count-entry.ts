@@ -2,9 +2,16 @@
 // with each object's RPC methods counted, and GET /__bench/do-calls summing the counts over every object.
 // The timed runs use the real bundle; only the counting pass uses this one.
 
+import type { SyncRequest } from "../src/core/key-ledger.ts";
 import type { OutcomeReport } from "../src/core/outcome.ts";
 import router from "../src/index.ts";
+import { isolateState } from "../src/isolate/isolate-state.ts";
 import { CONTROL_PLANE_NAME, ControlPlane as RealControlPlane } from "../src/state/control-plane.ts";
+import {
+  keyDirectoryStub,
+  KeyDirectory as RealKeyDirectory,
+  KeyLedger as RealKeyLedger,
+} from "../src/state/key-objects.ts";
 import {
   StickyShard as RealStickyShard,
   STICKY_SHARD_COUNT,
@@ -51,6 +58,28 @@ export class StickyShard extends RealStickyShard {
   }
 }
 
+export class KeyLedger extends RealKeyLedger {
+  readonly calls: Counts = {};
+  override sync(request: SyncRequest) {
+    bump(this.calls, "KeyLedger.sync");
+    return super.sync(request);
+  }
+  benchCallCounts(): Counts {
+    return this.calls;
+  }
+}
+
+export class KeyDirectory extends RealKeyDirectory {
+  readonly calls: Counts = {};
+  override resolve(hash: string) {
+    bump(this.calls, "KeyDirectory.resolve");
+    return super.resolve(hash);
+  }
+  benchCallCounts(): Counts {
+    return this.calls;
+  }
+}
+
 export default {
   ...router,
   async fetch(request: Request, env: Env, ctx: ExecutionContext) {
@@ -64,9 +93,16 @@ export default {
           env.STICKY_SHARD.getByName(`sticky-${i}`) as unknown as { benchCallCounts(): Promise<Counts> },
       ),
     ];
+    if ((env as Env & { ADMIN_API_KEY?: string }).ADMIN_API_KEY) {
+      stubs.push(keyDirectoryStub(env) as unknown as { benchCallCounts(): Promise<Counts> });
+      for (const id of await keyDirectoryStub(env).list())
+        stubs.push(env.KEY_LEDGER.getByName(id) as unknown as { benchCallCounts(): Promise<Counts> });
+    }
     for (const counts of await Promise.all(stubs.map((stub) => stub.benchCallCounts()))) {
       for (const [method, n] of Object.entries(counts)) total[method] = (total[method] ?? 0) + n;
     }
+    // What requests waited for, as the isolate counted it: the rest of the key calls ran behind them.
+    for (const [name, n] of Object.entries(isolateState(env).keys.stats())) total[`awaited: ${name}`] = n;
     return Response.json(total);
   },
 } satisfies ExportedHandler<Env>;

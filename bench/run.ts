@@ -38,6 +38,7 @@ const PROFILES = {
 } as const;
 type ProfileName = keyof typeof PROFILES;
 const MODEL = "fake/fast-model";
+const MANAGED_BINDINGS = { ADMIN_API_KEY: "bench-admin-key", UPSTREAM_API_KEY: "cpk_bench_upstream" };
 const MODES = {
   direct: MODEL,
   list: `${MODEL},fake/flaky-model`,
@@ -60,7 +61,8 @@ type TargetName =
   | "b_passthrough_worker"
   | "c_router_direct"
   | "c_router_list"
-  | "c_router_alias";
+  | "c_router_alias"
+  | "d_router_alias_managed_key";
 
 const startedAt = Date.now();
 const fake = await startFakeProcess();
@@ -87,17 +89,32 @@ try {
   const passthroughPids = [...workerdChildren()].filter(
     (pid) => !before.has(pid) && !routerPids.includes(pid),
   );
+  // The same router in managed mode, for one managed key with a budget and rate limits it never reaches.
+  const managedRouter = await startRouter(routerScript, fake.url, undefined, MANAGED_BINDINGS);
+  cleanups.push(() => managedRouter.stop());
+  const managedPids = [...workerdChildren()].filter(
+    (pid) => !before.has(pid) && !routerPids.includes(pid) && !passthroughPids.includes(pid),
+  );
   const workerdCpuMs = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
   const pidsOf = (name: TargetName) =>
-    name === "a_direct_to_fake" ? [] : name === "b_passthrough_worker" ? passthroughPids : routerPids;
+    name === "a_direct_to_fake"
+      ? []
+      : name === "b_passthrough_worker"
+        ? passthroughPids
+        : name === "d_router_alias_managed_key"
+          ? managedPids
+          : routerPids;
   await waitReady(router.url);
+  await waitReady(managedRouter.url);
+  const managedKey = await createBenchKey(managedRouter.url);
 
-  const targets: Record<TargetName, { base: string; model: string }> = {
+  const targets: Record<TargetName, BenchTarget> = {
     a_direct_to_fake: { base: fake.url, model: MODEL },
     b_passthrough_worker: { base: passthrough.url, model: MODEL },
     c_router_direct: { base: router.url, model: MODES.direct },
     c_router_list: { base: router.url, model: MODES.list },
     c_router_alias: { base: router.url, model: MODES.alias },
+    d_router_alias_managed_key: { base: managedRouter.url, model: MODES.alias, key: managedKey },
   };
 
   const results: Record<string, Record<string, Record<number, Cell>>> = {};
@@ -184,8 +201,36 @@ try {
   await cleanup();
 }
 
+interface BenchTarget {
+  base: string;
+  model: string;
+  /** A managed key every client sends, instead of a key of its own. */
+  key?: string;
+}
+
+/** A managed key with every limit set, none of them reached by the benchmark. */
+async function createBenchKey(base: string): Promise<string> {
+  const response = await fetch(`${base}/admin/keys`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${MANAGED_BINDINGS.ADMIN_API_KEY}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({
+      name: "bench",
+      rpm: 1_000_000,
+      tpm: 1_000_000_000,
+      max_concurrency: 1000,
+      budget_usd: 1_000_000,
+      budget_period: "month",
+    }),
+  });
+  if (response.status !== 201) throw new Error(`creating the bench key answered ${response.status}`);
+  return ((await response.json()) as { key: string }).key;
+}
+
 async function measure(
-  target: { base: string; model: string },
+  target: BenchTarget,
   concurrency: number,
   requests: number,
   stream: boolean,
@@ -199,7 +244,7 @@ async function measure(
     deadlineMs: 60_000,
     headers: (worker) => ({
       "content-type": "application/json",
-      authorization: `Bearer ${clientPrefix}_${worker}`,
+      authorization: `Bearer ${target.key ?? `${clientPrefix}_${worker}`}`,
     }),
     body: () =>
       JSON.stringify({ model: target.model, stream, messages: [{ role: "user", content: "Hello" }] }),
@@ -222,10 +267,10 @@ function medianCell(runs: Cell[]): Cell {
 
 /** Calls per request, by object method, for each mode: 200 requests from 16 clients after a warm-up. */
 async function countDurableObjectCalls(script: string) {
+  const perMode: Record<string, Record<string, number>> = {};
   const counted: Target = await startRouter(script, fake.url);
   try {
     await waitReady(counted.url);
-    const perMode: Record<string, Record<string, number>> = {};
     const snapshot = async () =>
       (await (await fetch(`${counted.url}/__bench/do-calls`)).json()) as Record<string, number>;
     const perRequest = async (work: () => Promise<{ completed: number }>) => {
@@ -250,10 +295,38 @@ async function countDurableObjectCalls(script: string) {
         measure(target, 16, 16, false, `cpk_new_${mode}`),
       );
     }
-    return perMode;
   } finally {
     await counted.stop();
   }
+  // A managed key: which calls a request waited for (counted by the isolate) and which ran behind it.
+  const managed: Target = await startRouter(script, fake.url, undefined, MANAGED_BINDINGS);
+  try {
+    await waitReady(managed.url);
+    const key = await createBenchKey(managed.url);
+    const target = { base: managed.url, model: MODES.alias, key };
+    await measure(target, 16, 64, false);
+    const snapshot = async () =>
+      (await (await fetch(`${managed.url}/__bench/do-calls`)).json()) as Record<string, number>;
+    for (const [label, concurrency] of [
+      ["managed key, c=1", 1],
+      ["managed key, c=16", 16],
+    ] as const) {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const before = await snapshot();
+      const { completed } = await measure(target, concurrency, 200, false);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const after = await snapshot();
+      perMode[`alias, ${label}`] = Object.fromEntries(
+        Object.keys(after).map((method) => [
+          method,
+          ((after[method] ?? 0) - (before[method] ?? 0)) / completed,
+        ]),
+      );
+    }
+  } finally {
+    await managed.stop();
+  }
+  return perMode;
 }
 
 function renderMarkdown(report: {
@@ -318,6 +391,16 @@ function renderMarkdown(report: {
       const us = (n: number) => (cells[n] as Cell).cpuUs;
       const over = name === "b_passthrough_worker" ? "–" : (us(16) - (bare[16] as Cell).cpuUs).toFixed(0);
       lines.push(`| ${name} | ${us(1).toFixed(0)} | ${us(16).toFixed(0)} | ${us(64).toFixed(0)} | ${over} |`);
+    }
+    const alias = targets.c_router_alias as Record<number, Cell>;
+    const managed = targets.d_router_alias_managed_key as Record<number, Cell> | undefined;
+    if (managed) {
+      const dP50 = (managed[1] as Cell).p50 - (alias[1] as Cell).p50;
+      const dCpu = (managed[1] as Cell).cpuUs - (alias[1] as Cell).cpuUs;
+      lines.push(
+        "",
+        `A managed key (d) over the same request without one (c alias), at c=1 (target: ≤ 0.3 ms): Δ p50 ${dP50.toFixed(2)} ms, Δ workerd CPU ${dCpu.toFixed(0)} µs per request → ${dP50 <= 0.3 ? "met" : "missed"}.`,
+      );
     }
     lines.push("");
   }

@@ -88,6 +88,7 @@ export async function startRouter(
   scriptPath: string,
   fakeUrl: string,
   inspectorPort?: number,
+  extraBindings: Record<string, string> = {},
 ): Promise<Target> {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
   // The bundle is one module, so module rules do not apply; empty binding maps carry nothing.
@@ -117,6 +118,7 @@ export async function startRouter(
           UPSTREAM_BASE_URL: fakeUrl,
           MODELS_URL: `${fakeUrl}/v1/models`,
           UTILIZATION_URL: `${fakeUrl}/chutes/utilization`,
+          ...extraBindings,
         },
       },
     ],

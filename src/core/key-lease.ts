@@ -26,6 +26,9 @@ export interface LocalLease {
   expiresMs: number;
   syncedMs: number;
   rate: RateState;
+  /** Requests admitted and not yet settled. */
+  inFlight: number;
+  lastAdmittedMs: number | null;
 }
 
 /** What one admitted request holds until its answer ends. */
@@ -68,6 +71,8 @@ export function leaseFromReply(reply: SyncReply, seq: number, nowMs: number): Lo
     expiresMs: reply.expiresMs,
     syncedMs: nowMs,
     rate: reply.rate,
+    inFlight: 0,
+    lastAdmittedMs: null,
   };
 }
 
@@ -96,6 +101,8 @@ export function tryReserve(lease: LocalLease, need: LeaseNeed, nowMs: number): R
   lease.held.usd += reservation.usd;
   lease.used.requests += 1;
   lease.used.lastUsedMs = nowMs;
+  lease.inFlight += 1;
+  lease.lastAdmittedMs = nowMs;
   return reservation;
 }
 
@@ -105,6 +112,7 @@ export function tryReserve(lease: LocalLease, need: LeaseNeed, nowMs: number): R
  */
 export function settleReservation(lease: LocalLease, reservation: Reservation, actual: ActualUse): void {
   const tokens = actual.promptTokens + actual.completionTokens;
+  lease.inFlight = Math.max(0, lease.inFlight - 1);
   lease.held.slots -= reservation.slot ? 1 : 0;
   lease.held.tokens -= reservation.tokens;
   lease.held.usd -= reservation.usd;
@@ -129,8 +137,25 @@ export function beginSync(
   isolate: string,
   seq: number,
   need: LeaseNeed | null,
+  renew: boolean,
 ): SyncInFlight {
-  const request: SyncRequest = { isolate, seq, used: lease.used, held: { ...lease.held }, need };
+  const positive = (value: number | null) => (value === null ? null : Math.max(0, value));
+  const { grant } = lease;
+  const unused: LeaseGrant = {
+    requests: positive(grant.requests),
+    slots: positive(grant.slots),
+    tokens: positive(grant.tokens),
+    usd: positive(grant.usd),
+  };
+  const request: SyncRequest = {
+    isolate,
+    seq,
+    used: lease.used,
+    held: { ...lease.held },
+    unused,
+    need,
+    renew,
+  };
   lease.used = { ...NOTHING_USED };
   return { request, grantAtSend: { ...lease.grant } };
 }
@@ -167,6 +192,11 @@ export function applySyncReply(lease: LocalLease, sync: SyncInFlight, reply: Syn
   lease.expiresMs = reply.expiresMs;
   lease.syncedMs = nowMs;
   lease.rate = reply.rate;
+}
+
+/** Whether the isolate is busy with the key: a request in flight, or one admitted within `withinMs`. */
+export function isBusy(lease: LocalLease, nowMs: number, withinMs: number): boolean {
+  return lease.inFlight > 0 || (lease.lastAdmittedMs !== null && nowMs - lease.lastAdmittedMs < withinMs);
 }
 
 /**

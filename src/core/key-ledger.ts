@@ -9,9 +9,12 @@
 // budget or token rate is passed only by what answers used beyond their reservation (README, "Managed keys").
 //
 // An isolate reports, when it syncs: what it used since its last sync (settled requests' actual spend and
-// tokens, and how many requests it admitted) and what its requests in flight hold (slots, reserved tokens
-// and dollars). What is held stays counted until the isolate syncs again or HOLD_MS passes (an isolate that
-// vanished with requests in flight).
+// tokens, and how many requests it admitted), what its requests in flight hold (slots, reserved tokens and
+// dollars), and what was left of its grant as the sync left (it may still take that while the sync is on its
+// way). All of it, and the new grant, stays counted until the isolate's next sync tells what became of it, or
+// HOLD_MS passes (an isolate that vanished): an expired lease no longer admits, but what it admitted is only
+// known at that next sync. Requests count in the minute they were granted in. A sync that does not renew
+// (an isolate's last report once it went quiet) gets no grant, so an idle isolate holds nothing back.
 import { type BudgetPeriod, periodEndMs, periodStartMs } from "./budget-period.ts";
 import { type KeyRecord, type KeyStatus, keyStatus } from "./managed-key.ts";
 
@@ -61,7 +64,11 @@ export interface SyncRequest {
   seq: number;
   used: LeaseUsed;
   held: LeaseHeld;
+  /** What was left of the isolate's grant when the sync left. */
+  unused: LeaseGrant;
   need: LeaseNeed | null;
+  /** Whether the isolate wants a new grant (it is busy), or only reports. */
+  renew: boolean;
 }
 
 /** Why a request cannot be admitted now. */
@@ -96,7 +103,11 @@ export interface SyncReply {
 interface IsolateLease {
   seq: number;
   grant: LeaseGrant;
+  /** What the isolate may still have taken from its previous grant while this sync was on its way. */
+  unused: LeaseGrant;
   held: LeaseHeld;
+  /** The rate window the grant was made in: its requests count in that window only. */
+  windowStartMs: number;
   expiresMs: number;
   holdUntilMs: number;
 }
@@ -145,7 +156,7 @@ export function rollLedger(record: KeyRecord, state: LedgerState, nowMs: number)
     state.windowTokens = 0;
   }
   for (const [isolate, lease] of Object.entries(state.leases)) {
-    if (lease.expiresMs <= nowMs && lease.holdUntilMs <= nowMs) delete state.leases[isolate];
+    if (lease.holdUntilMs <= nowMs) delete state.leases[isolate];
   }
 }
 
@@ -169,7 +180,7 @@ export function syncLease(
   const status = keyStatus(record, nowMs);
   const previous = state.leases[request.isolate];
   if (previous && request.seq <= previous.seq) {
-    const free = freeCapacity(record, state, { slots: 0, tokens: 0, usd: 0 }, nowMs, request.isolate);
+    const free = freeCapacity(record, state, NOTHING_OUTSTANDING, nowMs, request.isolate);
     const none = { requests: 0, slots: 0, tokens: 0, usd: 0 };
     return {
       record,
@@ -184,12 +195,12 @@ export function syncLease(
   }
   delete state.leases[request.isolate];
 
-  const free = freeCapacity(record, state, request.held, nowMs);
+  const free = freeCapacity(record, state, ownOutstanding(request), nowMs);
   const { need } = request;
   let refusal: LeaseRefusal | null = null;
   if (status === "active" && need !== null) refusal = refusalFor(free, need);
   const grant: LeaseGrant =
-    status !== "active" || refusal !== null
+    status !== "active" || refusal !== null || !request.renew
       ? {
           requests: zeroIfSet(free.requests),
           slots: zeroIfSet(free.slots),
@@ -208,7 +219,9 @@ export function syncLease(
   state.leases[request.isolate] = {
     seq: request.seq,
     grant,
+    unused: request.unused,
     held: request.held,
+    windowStartMs: state.windowStartMs,
     expiresMs,
     holdUntilMs: nowMs + HOLD_MS,
   };
@@ -248,33 +261,45 @@ interface FreeCapacity {
   usd: number | null;
 }
 
-/** What is left to grant `held`'s isolate, counting every other isolate's lease. Null where unlimited. */
+/** What the syncing isolate itself still counts for: its requests in flight and its old grant's remainder. */
+interface Outstanding {
+  requests: number;
+  slots: number;
+  tokens: number;
+  usd: number;
+}
+
+const NOTHING_OUTSTANDING: Outstanding = { requests: 0, slots: 0, tokens: 0, usd: 0 };
+
+function ownOutstanding(request: SyncRequest): Outstanding {
+  const { held, unused } = request;
+  return {
+    requests: unused.requests ?? 0,
+    slots: held.slots + (unused.slots ?? 0),
+    tokens: held.tokens + (unused.tokens ?? 0),
+    usd: held.usd + (unused.usd ?? 0),
+  };
+}
+
+/**
+ * What is left to grant, counting `own` and every other isolate's lease until it syncs again: its grant, what
+ * it may have taken of its previous grant, and what its requests in flight hold. Null where unlimited.
+ */
 function freeCapacity(
   record: KeyRecord,
   state: LedgerState,
-  held: LeaseHeld,
+  own: Outstanding,
   nowMs: number,
   except: string | null = null,
 ): FreeCapacity {
-  let requests = 0;
-  let slots = held.slots;
-  let tokens = held.tokens;
-  let usd = held.usd;
+  let { requests, slots, tokens, usd } = own;
   for (const [isolate, lease] of Object.entries(state.leases)) {
-    if (isolate === except) continue;
-    const granted = lease.expiresMs > nowMs;
-    const holding = lease.holdUntilMs > nowMs;
-    if (granted) {
-      requests += lease.grant.requests ?? 0;
-      slots += lease.grant.slots ?? 0;
-      tokens += lease.grant.tokens ?? 0;
-      usd += lease.grant.usd ?? 0;
-    }
-    if (holding) {
-      slots += lease.held.slots;
-      tokens += lease.held.tokens;
-      usd += lease.held.usd;
-    }
+    if (isolate === except || lease.holdUntilMs <= nowMs) continue;
+    if (lease.windowStartMs === state.windowStartMs)
+      requests += (lease.grant.requests ?? 0) + (lease.unused.requests ?? 0);
+    slots += (lease.grant.slots ?? 0) + (lease.unused.slots ?? 0) + lease.held.slots;
+    tokens += (lease.grant.tokens ?? 0) + (lease.unused.tokens ?? 0) + lease.held.tokens;
+    usd += (lease.grant.usd ?? 0) + (lease.unused.usd ?? 0) + lease.held.usd;
   }
   const { limits } = record;
   const left = (limit: number | null, taken: number) => (limit === null ? null : Math.max(0, limit - taken));

@@ -13,6 +13,7 @@ import {
   applySyncReply,
   beginSync,
   cancelReservation,
+  isBusy,
   isLeaseLive,
   type LocalLease,
   leaseFromReply,
@@ -36,6 +37,7 @@ const MAX_KEYS = 10_000;
 /** How often a request waiting on another request's sync looks again, and for how long at most. */
 const POLL_MS = 2;
 const POLL_LIMIT_MS = 5_000;
+const NO_GRANT = { requests: null, slots: null, tokens: null, usd: null };
 
 /** The objects behind the leases. */
 export interface KeyServices {
@@ -92,6 +94,8 @@ export interface KeyLeases {
   cancel(key: AdmittedKey, reservation: Reservation): void;
   /** Nothing scheduled (tests wait for this). */
   idle(): boolean;
+  /** Ledger and directory calls requests waited for, since the isolate started (the benchmark reads this). */
+  stats(): { "KeyDirectory.resolve": number; "KeyLedger.sync": number };
 }
 
 export function createKeyLeases(services: KeyServices, isolateId: string, now: () => number): KeyLeases {
@@ -99,6 +103,7 @@ export function createKeyLeases(services: KeyServices, isolateId: string, now: (
   const ids = new Map<string, string>();
   const entries = new Map<string, KeyEntry>();
   const unknownUntil = new Map<string, number>();
+  const awaited = { "KeyDirectory.resolve": 0, "KeyLedger.sync": 0 };
 
   const entryFor = (id: string): KeyEntry => {
     let entry = entries.get(id);
@@ -121,17 +126,25 @@ export function createKeyLeases(services: KeyServices, isolateId: string, now: (
   };
 
   /** One sync with the ledger, applied to the entry; null when it failed or the key is gone. */
-  const sync = async (entry: KeyEntry, need: LeaseNeed | null): Promise<SyncReply | null> => {
+  const sync = async (entry: KeyEntry, need: LeaseNeed | null, renew = true): Promise<SyncReply | null> => {
     if (!(await waitForSync(entry))) return null;
     entry.syncing = true;
     entry.lastSeq += 1;
     const seq = entry.lastSeq;
     const lease = entry.lease;
     const inFlight: SyncInFlight = lease
-      ? beginSync(lease, isolateId, seq, need)
+      ? beginSync(lease, isolateId, seq, need, renew)
       : {
-          request: { isolate: isolateId, seq, used: { ...NOTHING_USED }, held: { ...NOTHING_HELD }, need },
-          grantAtSend: { requests: null, slots: null, tokens: null, usd: null },
+          request: {
+            isolate: isolateId,
+            seq,
+            used: { ...NOTHING_USED },
+            held: { ...NOTHING_HELD },
+            unused: NO_GRANT,
+            need,
+            renew,
+          },
+          grantAtSend: NO_GRANT,
         };
     try {
       const reply = await services.sync(entry.id, inFlight.request);
@@ -148,7 +161,10 @@ export function createKeyLeases(services: KeyServices, isolateId: string, now: (
     }
   };
 
-  /** A sync in this request's waitUntil, after `delayMs`, unless one is already scheduled or under way. */
+  /**
+   * A sync in this request's waitUntil, after `delayMs`, unless one is already scheduled or under way. It
+   * renews the grant only while the isolate is busy with the key; a quiet isolate's last report gives it back.
+   */
   const syncLater = (entry: KeyEntry, delayMs: number, waitUntil: (promise: Promise<unknown>) => void) => {
     if (entry.reportScheduled || entry.syncing) return;
     entry.reportScheduled = true;
@@ -156,7 +172,8 @@ export function createKeyLeases(services: KeyServices, isolateId: string, now: (
       (async () => {
         if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
         entry.reportScheduled = false;
-        if (!entry.syncing) await sync(entry, null);
+        const busy = entry.lease ? isBusy(entry.lease, now(), REPORT_DELAY_MS) : false;
+        if (!entry.syncing) await sync(entry, null, busy);
       })(),
     );
   };
@@ -169,6 +186,7 @@ export function createKeyLeases(services: KeyServices, isolateId: string, now: (
       if (id === undefined) {
         let resolved: string | null;
         try {
+          awaited["KeyDirectory.resolve"] += 1;
           resolved = await services.resolve(hash);
         } catch (error) {
           console.error(JSON.stringify({ event: "key_resolve_failed", error: String(error) }));
@@ -190,6 +208,7 @@ export function createKeyLeases(services: KeyServices, isolateId: string, now: (
         // Another request may be renewing it right now: its reply will do.
         if (entry.syncing) await waitForSync(entry);
         if (!entry.lease || !isLeaseLive(entry.lease, now())) {
+          awaited["KeyLedger.sync"] += 1;
           const reply = await sync(entry, null);
           if (!reply || !entry.lease) return { kind: "unavailable" };
         }
@@ -216,6 +235,7 @@ export function createKeyLeases(services: KeyServices, isolateId: string, now: (
           const covered = entry.lease ? tryReserve(entry.lease, need, now()) : null;
           if (covered) return { ok: true, reservation: covered, cold: true };
         }
+        awaited["KeyLedger.sync"] += 1;
         const reply = await sync(entry, need);
         if (!reply) break;
         if (reply.status !== "active") return { ok: false, refusal: "inactive" };
@@ -237,6 +257,10 @@ export function createKeyLeases(services: KeyServices, isolateId: string, now: (
     cancel(key, reservation) {
       const lease = key.entry.lease;
       if (lease) cancelReservation(lease, reservation);
+    },
+
+    stats() {
+      return { ...awaited };
     },
 
     idle() {

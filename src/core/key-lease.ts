@@ -139,6 +139,8 @@ export function beginSync(
   need: LeaseNeed | null,
   renew: boolean,
 ): SyncInFlight {
+  // A last report gives the grant back as it leaves: requests arriving meanwhile go to the ledger.
+  if (!renew) lease.grant = zeroedGrant(lease.grant);
   const positive = (value: number | null) => (value === null ? null : Math.max(0, value));
   const { grant } = lease;
   const unused: LeaseGrant = {
@@ -158,6 +160,16 @@ export function beginSync(
   };
   lease.used = { ...NOTHING_USED };
   return { request, grantAtSend: { ...lease.grant } };
+}
+
+function zeroedGrant(grant: LeaseGrant): LeaseGrant {
+  const zero = (value: number | null) => (value === null ? null : Math.min(0, value));
+  return {
+    requests: zero(grant.requests),
+    slots: zero(grant.slots),
+    tokens: zero(grant.tokens),
+    usd: zero(grant.usd),
+  };
 }
 
 /** A sync failed: what it carried is kept for the next one. */

@@ -82,5 +82,7 @@ async function stickyKeyOf(
   if (mode.kind === "direct" || ctx.config.sticky.ttlSeconds === 0) return null;
   const source = stickySource(request.identity, ctx.config.sticky.trustProxyHeaders);
   if (!source) return null;
-  return stickyKey(source, source.kind === "auth" ? await hashSecret(source.token) : null);
+  if (source.kind !== "auth") return stickyKey(source, null);
+  const known = ctx.keyHash?.token === source.token ? ctx.keyHash.hash : null;
+  return stickyKey(source, known ?? (await hashSecret(source.token)));
 }

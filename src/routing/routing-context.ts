@@ -11,6 +11,8 @@ export interface RoutingContext {
   startedMs: number;
   now: () => number;
   waitUntil: (promise: Promise<unknown>) => void;
+  /** The SHA-256 of the client's key once admission computed it, so the sticky key does not hash it again. */
+  keyHash?: { token: string; hash: string };
 }
 
 export function createRoutingContext(

@@ -31,6 +31,10 @@ export default defineConfig({
         // Short upstream timeouts keep the timeout rows of the failover table fast.
         plugins: [
           workers({
+            // The location aggregator passes every report and view load straight through, so a test sees
+            // the control plane's state as soon as the isolate's flush is done; the alarm project runs the
+            // aggregation itself (test/alarm/location-aggregator.test.ts).
+            AGGREGATOR_FORWARD_MS: "0",
             UTILIZATION_REFRESH_MS: "0",
             UPSTREAM_HEADER_TIMEOUT_MS: "300",
             UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "300",

@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { openAPIRouteHandler } from "hono-openapi";
 import type { AppEnv } from "./app-env.ts";
 import { type Failure, FailureError, failureHeaders, failureMessage, failureStatus } from "./core/failure.ts";
+import { noteLocation } from "./isolate/isolate-state.ts";
 import { anthropicErrorBody, anthropicFailureStatus } from "./protocols/anthropic/errors.ts";
 import { toOpenAIError } from "./protocols/openai/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -42,6 +43,11 @@ const ALLOWED_METHODS: Record<string, string> = {
 const API_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/messages/count_tokens"];
 
 app.use(requestId({ generator: () => crypto.randomUUID() }));
+// The isolate reports to its location's aggregator (research/SCALE.md).
+app.use(async (c, next) => {
+  noteLocation(c.env, (c.req.raw as { cf?: { colo?: unknown } }).cf?.colo);
+  await next();
+});
 app.use(requestLogger);
 for (const path of API_PATHS) app.use(path, countRefusals);
 

@@ -113,6 +113,8 @@ const ENV_SCHEMA = v.object({
   ROUTER_API_KEYS: v.optional(commaList, ""),
   UPSTREAM_API_KEY: optionalSecret,
   ADMIN_API_KEY: optionalSecret,
+  AGGREGATOR_FORWARD_MS: v.optional(numberText(0), "1000"),
+  STICKY_SHARDS: v.optional(v.pipe(numberText(1), v.maxValue(4096, "must be at most 4096")), "64"),
 });
 
 type ParsedEnv = v.InferOutput<typeof ENV_SCHEMA>;
@@ -148,6 +150,7 @@ function toConfig(out: ParsedEnv) {
       idleTimeoutMs: out.UPSTREAM_IDLE_TIMEOUT_MS,
     },
     sticky: {
+      shards: out.STICKY_SHARDS,
       ttlSeconds: out.STICKY_TTL_SECS,
       maxEntries: out.STICKY_MAX_ENTRIES,
       trustProxyHeaders: out.TRUST_PROXY_HEADERS,
@@ -162,6 +165,8 @@ function toConfig(out: ParsedEnv) {
       minMs: out.SLOW_MODEL_MIN_MS,
       recheckAfterMs: out.BREAKER_COOLDOWN_MS,
     } satisfies SlowModelOptions,
+    /** The per-location fan-in and fan-out tier (research/SCALE.md); 0 passes every call straight through. */
+    aggregator: { forwardMs: out.AGGREGATOR_FORWARD_MS },
     /** Hedged first byte (docs/contract.md §13); 0 is off. */
     hedge: { afterMs: out.HEDGE_AFTER_MS },
     /** The Anthropic Messages ingress (docs/contract.md §14). */

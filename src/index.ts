@@ -4,6 +4,7 @@ import { controlPlaneStub } from "./state/control-plane.ts";
 
 export { ControlPlane } from "./state/control-plane.ts";
 export { KeyDirectory, KeyLedger } from "./state/key-objects.ts";
+export { LocationAggregator } from "./state/location-aggregator.ts";
 export { StickyShard } from "./state/sticky-shard.ts";
 
 export default {

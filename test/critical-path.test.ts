@@ -2,7 +2,9 @@
 // list at most one (the sticky shard) and none when the isolate's caches are warm. Checked by making the
 // objects hang: a request that waited on one would never finish.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ModelEntry } from "../src/core/feeds.ts";
 import { ControlPlane } from "../src/state/control-plane.ts";
+import { LocationAggregator } from "../src/state/location-aggregator.ts";
 import { StickyShard } from "../src/state/sticky-shard.ts";
 import { HEALTHY_RANKING } from "./support/feeds.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
@@ -34,7 +36,12 @@ async function statusWithin(model: string): Promise<number | "hung"> {
 function hangObjects() {
   const never = () => new Promise<never>(() => {});
   return {
-    getView: vi.spyOn(ControlPlane.prototype, "getView").mockImplementation(never),
+    // The isolate's view and reports go through its location's aggregator (research/SCALE.md).
+    getView: vi.spyOn(LocationAggregator.prototype, "getView").mockImplementation(never),
+    report: vi.spyOn(LocationAggregator.prototype, "report").mockImplementation(never),
+    getModels: vi
+      .spyOn(ControlPlane.prototype, "getModels")
+      .mockImplementation(never as unknown as () => ModelEntry[]),
     // An RPC caller awaits whatever the method returns, so a never-settling promise hangs it like a dead object.
     lookup: vi.spyOn(StickyShard.prototype, "lookup").mockImplementation(never as unknown as () => null),
   };
@@ -67,7 +74,7 @@ describe("Durable Object calls on the critical path", () => {
       expect(await statusWithin(model)).toBe(200);
       await settleOutcomes();
       clearStickyCache();
-      const getView = vi.spyOn(ControlPlane.prototype, "getView");
+      const getView = vi.spyOn(LocationAggregator.prototype, "getView");
       const lookup = vi.spyOn(StickyShard.prototype, "lookup");
       expect(await statusWithin(model)).toBe(200);
       expect(lookup).toHaveBeenCalledTimes(1);
@@ -75,14 +82,14 @@ describe("Durable Object calls on the critical path", () => {
     },
   );
 
-  it("batches the outcome reports of many requests into one control-plane call", async () => {
+  it("batches the outcome reports of many requests into one digest for the location's aggregator", async () => {
     serveUpstream(stub(), {});
     await statusWithin("chutesai/AutoPilot");
     await settleOutcomes();
-    const report = vi.spyOn(ControlPlane.prototype, "reportOutcomes");
+    const report = vi.spyOn(LocationAggregator.prototype, "report");
     await Promise.all(Array.from({ length: 10 }, () => statusWithin("chutesai/AutoPilot")));
     await settleOutcomes();
     expect(report).toHaveBeenCalledTimes(1);
-    expect(report.mock.calls[0]?.[0]).toHaveLength(10);
+    expect(report.mock.calls[0]?.[0].reports).toBe(10);
   });
 });

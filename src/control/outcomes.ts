@@ -1,15 +1,17 @@
-// Applies a batch of request outcomes to the fleet's breakers, model health and counters (docs/contract.md §7,
-// §11, §13), as a plain function the control-plane object calls with its view, its store and its clock.
+// Applies request outcomes to the fleet's breakers, model health and counters (docs/contract.md §7, §11, §13),
+// as a plain function the control-plane object calls with its view, its store and its clock. Outcomes arrive
+// as digests (core/outcome-digest.ts), merged per location by the aggregator objects.
 import type { Config } from "../config.ts";
 import type { BreakerState } from "../core/breaker.ts";
 import type { ModelStats } from "../core/model-health.ts";
 import type { OutcomeReport } from "../core/outcome.ts";
 import {
-  applyOutcomesToBreakers,
-  applyOutcomesToStats,
-  type CounterDelta,
-  tallyCounters,
-} from "../core/outcome-tally.ts";
+  applyDigestToBreakers,
+  applyDigestToStats,
+  digestReports,
+  type OutcomeDigest,
+} from "../core/outcome-digest.ts";
+import type { CounterDelta } from "../core/outcome-tally.ts";
 import type { RoutingView } from "../core/snapshot.ts";
 
 /** How far back the status page's "recent failovers" look. */
@@ -31,7 +33,18 @@ export function applyOutcomeReports(
   writer: OutcomeWriter,
   nowMs: number,
 ): RoutingView {
-  const changed = applyOutcomesToBreakers(view.breakers, reports, config.breaker, nowMs);
+  return applyOutcomeDigest(view, digestReports(reports, nowMs), config, writer, nowMs);
+}
+
+/** Writes what a digest changes; returns the view with the new breakers and model health. */
+export function applyOutcomeDigest(
+  view: RoutingView,
+  digest: OutcomeDigest,
+  config: Pick<Config, "breaker" | "slowModel">,
+  writer: OutcomeWriter,
+  nowMs: number,
+): RoutingView {
+  const changed = applyDigestToBreakers(view.breakers, digest, config.breaker, nowMs);
   const breakers = { ...view.breakers };
   for (const [model, state] of Object.entries(changed)) {
     writer.saveBreaker(model, state);
@@ -39,13 +52,11 @@ export function applyOutcomeReports(
     else breakers[model] = state;
   }
   const health = { ...view.health };
-  for (const [model, stats] of Object.entries(
-    applyOutcomesToStats(view.health, reports, config.slowModel, nowMs),
-  )) {
+  for (const [model, stats] of Object.entries(applyDigestToStats(view.health, digest, config.slowModel))) {
     writer.saveModelStats(model, stats);
     health[model] = stats;
   }
-  const counters = tallyCounters(reports);
+  const { counters } = digest;
   writer.addCounters(counters);
   writer.addRecentFailovers(counters, nowMs, RECENT_FAILOVERS_MS);
   return { ...view, breakers, health };

@@ -97,6 +97,21 @@ export function recordAttemptResult(stats: ModelStats | undefined, failed: boole
   };
 }
 
+/**
+ * `failures` of `attempts` in one batch, folded into the failure rate as if they were spread evenly through
+ * it: the moving average's weight compounds over the batch, so a digest of many attempts moves the rate as
+ * far as the attempts one by one would on average.
+ */
+export function recordAttemptResults(
+  stats: ModelStats | undefined,
+  failures: number,
+  attempts: number,
+): ModelStats {
+  const current = stats ?? EMPTY;
+  const kept = (1 - FAILURE_WEIGHT) ** attempts;
+  return { ...current, failureRate: current.failureRate * kept + (failures / attempts) * (1 - kept) };
+}
+
 /** Whether a model is healthy, degraded, or degraded but due to be tried again. */
 export function healthPhase(
   stats: ModelStats | undefined,

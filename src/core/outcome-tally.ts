@@ -61,7 +61,10 @@ export function breakerVerdicts(
   return verdicts;
 }
 
-/** Applies a batch to the breakers, in order. Returns the changed ones. */
+/**
+ * Applies a batch to the breakers, one verdict after another. Returns the changed ones. The control plane
+ * applies digests (core/outcome-digest.ts); this is the reference their tests hold them to.
+ */
 export function applyOutcomesToBreakers(
   breakers: Readonly<Record<string, BreakerState>>,
   reports: readonly ReportFacts[],
@@ -74,31 +77,6 @@ export function applyOutcomesToBreakers(
       const current = changed[model] ?? breakers[model];
       changed[model] =
         verdict === "failure" ? recordBreakerFailure(current, options, nowMs) : recordBreakerSuccess();
-    }
-  }
-  return changed;
-}
-
-/**
- * Applies a batch to the models' observed stats: every breaker verdict to the failure rate, and the time to
- * first byte of every committed SSE stream to the latency figures (a JSON answer's first byte comes when the
- * whole answer is done, so it says more about the answer's length than the model's speed). Returns the changed.
- */
-export function applyOutcomesToStats(
-  stats: Readonly<Record<string, ModelStats>>,
-  reports: readonly ReportFacts[],
-  options: SlowModelOptions,
-  nowMs: number,
-): Record<string, ModelStats> {
-  const changed: Record<string, ModelStats> = {};
-  const current = (model: string) => changed[model] ?? stats[model];
-  for (const report of reports) {
-    for (const { model, verdict } of breakerVerdicts(report)) {
-      changed[model] = recordAttemptResult(current(model), verdict === "failure");
-    }
-    const committed = report.attempts.find((attempt) => attempt.outcome === "committed");
-    if (committed?.ms !== undefined && report.stream?.eventStream) {
-      changed[committed.model] = recordTtfb(current(committed.model), committed.ms, options, nowMs);
     }
   }
   return changed;

@@ -8,8 +8,6 @@ import type { OutcomeReport } from "../core/outcome.ts";
 import type { RoutingView } from "../core/snapshot.ts";
 import type { StickyWrite } from "../state/sticky-shard.ts";
 
-const FLUSH_DELAY_MS = 50;
-
 /** Where a flush sends its batches. */
 export interface OutcomeSinks {
   reportOutcomes(reports: OutcomeReport[]): Promise<RoutingView>;
@@ -17,6 +15,8 @@ export interface OutcomeSinks {
   shardNameOf(key: string): string;
   /** Receives the control plane's answer to a report. */
   storeView(view: RoutingView, nowMs: number): void;
+  /** How long after the first queued report a flush goes. */
+  flushDelayMs: number;
 }
 
 export interface OutcomeQueue {
@@ -71,7 +71,7 @@ export function createOutcomeQueue(sinks: OutcomeSinks): OutcomeQueue {
       if (stickyWrite) stickyWrites.push(stickyWrite);
       if (flushPending) return;
       flushPending = true;
-      waitUntil(new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS)).then(() => queue.flush()));
+      waitUntil(new Promise((resolve) => setTimeout(resolve, sinks.flushDelayMs)).then(() => queue.flush()));
     },
     async flush() {
       flushPending = false;

@@ -3,7 +3,6 @@
 // view up to a second old, well below the feeds' own 5 s refresh period.
 import type { ModelEntry } from "../core/feeds.ts";
 import type { RoutingView } from "../core/snapshot.ts";
-import type { ControlPlaneStub } from "../state/control-plane.ts";
 import { createIsolateCache, type IsolateCache } from "./isolate-cache.ts";
 
 export const VIEW_TTL_MS = 1000;
@@ -33,11 +32,15 @@ export interface ViewCache {
   clear(): void;
 }
 
-export function createViewCache(controlPlane: () => ControlPlaneStub): ViewCache {
-  const views = createIsolateCache(VIEW_TTL_MS, async () => toCachedView(await controlPlane().getView()));
-  const models: IsolateCache<ModelEntry[]> = createIsolateCache(VIEW_TTL_MS, () =>
-    controlPlane().getModels(),
-  );
+/** Where views and models come from: the location's aggregator and the control plane. */
+export interface ViewSource {
+  getView(): Promise<RoutingView>;
+  getModels(): Promise<ModelEntry[]>;
+}
+
+export function createViewCache(source: ViewSource): ViewCache {
+  const views = createIsolateCache(VIEW_TTL_MS, async () => toCachedView(await source.getView()));
+  const models: IsolateCache<ModelEntry[]> = createIsolateCache(VIEW_TTL_MS, () => source.getModels());
   return {
     load: (nowMs) => views.get(nowMs),
     loadForRequest: (nowMs, waitUntil) => views.getStale(nowMs, VIEW_MAX_STALE_MS, waitUntil),

@@ -6,10 +6,11 @@
 // request.
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config.ts";
-import { applyOutcomeReports, RECENT_FAILOVERS_MS } from "../control/outcomes.ts";
+import { applyOutcomeDigest, applyOutcomeReports, RECENT_FAILOVERS_MS } from "../control/outcomes.ts";
 import { type RefreshReport, refreshFeeds } from "../control/refresh.ts";
 import type { ModelEntry } from "../core/feeds.ts";
 import type { OutcomeReport } from "../core/outcome.ts";
+import type { OutcomeDigest } from "../core/outcome-digest.ts";
 import type { CounterDelta } from "../core/outcome-tally.ts";
 import { buildView, type Feeds, type RoutingView } from "../core/snapshot.ts";
 import { ControlPlaneStore } from "./control-plane-store.ts";
@@ -62,6 +63,15 @@ export class ControlPlane extends DurableObject<Env> {
     const parsed = readConfig(this.env);
     if (!parsed.ok) return this.#view;
     this.#view = applyOutcomeReports(this.#view, reports, parsed.config, this.#store, Date.now());
+    return this.#view;
+  }
+
+  /** Applies one location's merged outcomes (from its aggregator) and answers with the updated view. */
+  async applyDigest(digest: OutcomeDigest): Promise<RoutingView> {
+    await this.#ensureAlarm();
+    const parsed = readConfig(this.env);
+    if (!parsed.ok) return this.#view;
+    this.#view = applyOutcomeDigest(this.#view, digest, parsed.config, this.#store, Date.now());
     return this.#view;
   }
 

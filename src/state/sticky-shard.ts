@@ -5,12 +5,12 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config.ts";
 import { isExpired, shardIndex } from "../core/sticky-table.ts";
 
-/** How many shard objects the sticky assignments are spread over. */
+/** How many shard objects the sticky assignments are spread over by default (STICKY_SHARDS). */
 export const STICKY_SHARD_COUNT = 64;
 
-/** The name of the shard object that holds a key. */
-export function stickyShardName(key: string): string {
-  return `sticky-${shardIndex(key, STICKY_SHARD_COUNT)}`;
+/** The name of the shard object that holds a key, out of `shards`. */
+export function stickyShardName(key: string, shards = STICKY_SHARD_COUNT): string {
+  return `sticky-${shardIndex(key, shards)}`;
 }
 
 /**

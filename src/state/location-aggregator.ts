@@ -1,0 +1,98 @@
+// One location's fan-in and fan-out (research/SCALE.md): the isolates of a Cloudflare location send their
+// outcome digests here instead of to the control plane, and read their routing view from here. The object
+// merges what its isolates send and forwards one digest to the control plane every AGGREGATOR_FORWARD_MS
+// (1 s), by alarm, taking the fresh view back with the answer; while its isolates are quiet it only keeps
+// that view fresh, and when nobody asks it stops. So the control plane's load grows with locations, not
+// isolates. AGGREGATOR_FORWARD_MS = 0 passes every call straight through (no batching, no cached view).
+// A merged digest waiting for its alarm lives only in memory: an evicted aggregator loses at most one
+// period's outcomes, which are best-effort by design (the next ones carry on).
+import { DurableObject } from "cloudflare:workers";
+import { readConfig } from "../config.ts";
+import { mergeDigest, type OutcomeDigest } from "../core/outcome-digest.ts";
+import type { RoutingView } from "../core/snapshot.ts";
+import { controlPlaneStub } from "./control-plane.ts";
+
+/** The aggregator of the location an isolate runs in (`request.cf.colo`; "local" when there is none). */
+export function aggregatorStub(env: Env, location: string): DurableObjectStub<LocationAggregator> {
+  return env.LOCATION_AGGREGATOR.getByName(`location-${location}`);
+}
+
+export class LocationAggregator extends DurableObject<Env> {
+  #pending: OutcomeDigest | null = null;
+  #view: RoutingView | null = null;
+  #viewAtMs = 0;
+  /** An isolate called since the last alarm: keep the view fresh for it. */
+  #asked = false;
+  #alarmSet = false;
+  #forwarding: Promise<RoutingView> | null = null;
+
+  /** An isolate's digest; answers with the freshest view this object has. */
+  async report(digest: OutcomeDigest): Promise<RoutingView> {
+    const periodMs = this.#periodMs();
+    if (periodMs === 0) return controlPlaneStub(this.env).applyDigest(digest);
+    this.#pending = this.#pending ? mergeDigest(this.#pending, digest) : digest;
+    this.#asked = true;
+    await this.#scheduleForward(periodMs);
+    return this.#view ?? this.#forward();
+  }
+
+  /** The routing view, at most one period old (a pass-through call when forwarding is off). */
+  async getView(): Promise<RoutingView> {
+    const periodMs = this.#periodMs();
+    if (periodMs === 0) return controlPlaneStub(this.env).getView();
+    this.#asked = true;
+    await this.#scheduleForward(periodMs);
+    if (this.#view && Date.now() - this.#viewAtMs <= periodMs) return this.#view;
+    return this.#forward();
+  }
+
+  override async alarm(): Promise<void> {
+    this.#alarmSet = false;
+    const periodMs = this.#periodMs();
+    const wanted = this.#asked || this.#pending !== null;
+    this.#asked = false;
+    if (!wanted || periodMs === 0) return;
+    try {
+      await this.#forward();
+    } catch (error) {
+      // The digest was merged back; the next alarm tries again (a thrown alarm would be retried at once).
+      console.error(JSON.stringify({ event: "aggregator_forward_failed", error: String(error) }));
+    }
+    // Keep going while isolates are here; the first quiet period ends the loop.
+    await this.#scheduleForward(periodMs);
+  }
+
+  /** Sends what is pending (possibly nothing: then it only fetches the view); one at a time. */
+  #forward(): Promise<RoutingView> {
+    if (this.#forwarding) return this.#forwarding;
+    const digest = this.#pending;
+    this.#pending = null;
+    const controlPlane = controlPlaneStub(this.env);
+    this.#forwarding = (digest ? controlPlane.applyDigest(digest) : controlPlane.getView())
+      .then((view) => {
+        this.#view = view;
+        this.#viewAtMs = Date.now();
+        return view;
+      })
+      .catch((error: unknown) => {
+        // Not lost: merged back in front of whatever arrived meanwhile, for the next forward.
+        if (digest) this.#pending = this.#pending ? mergeDigest(digest, this.#pending) : digest;
+        throw error;
+      })
+      .finally(() => {
+        this.#forwarding = null;
+      });
+    return this.#forwarding;
+  }
+
+  async #scheduleForward(periodMs: number): Promise<void> {
+    if (this.#alarmSet) return;
+    this.#alarmSet = true;
+    await this.ctx.storage.setAlarm(Date.now() + periodMs);
+  }
+
+  #periodMs(): number {
+    const parsed = readConfig(this.env);
+    return parsed.ok ? parsed.config.aggregator.forwardMs : 0;
+  }
+}

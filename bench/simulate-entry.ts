@@ -1,20 +1,47 @@
 // A build of the router for `npm run simulate` (never deployed): the real Worker and Durable Objects, plus
-// POST /__simulate?isolates=M&seconds=S, which plays M busy isolates against the real control-plane object at
-// their real rates (an outcome flush every 50 ms, a view load every second) and measures what the object
-// sustains: calls per second, call latency, how long a model failing everywhere takes to show as open in
-// every isolate's view, and how old the isolates' views get. The isolates are simulated inside this Worker,
-// so on one machine they share its CPU with the object: the curve is this machine's, not production's.
+// POST /__simulate?isolates=M&seconds=S&locations=L, which plays M busy isolates at their real rates and
+// measures what the objects sustain: calls per second, call latency, how long a model failing everywhere
+// takes to show as open in every isolate's view, and how old the isolates' views get. With locations=0 the
+// isolates talk to the control plane directly, as before the aggregator tier (an outcome flush every 50 ms,
+// a view load every second); with L > 0 each belongs to one of L locations and talks to its
+// LocationAggregator (a digest every 250 ms, a view load every second), and the control plane's own calls are
+// counted. The isolates are simulated inside this Worker, so on one machine they share its CPU with the
+// objects: the curve is this machine's, not production's.
 import type { OutcomeReport } from "../src/core/outcome.ts";
+import { digestReports, type OutcomeDigest } from "../src/core/outcome-digest.ts";
 import type { RoutingView } from "../src/core/snapshot.ts";
 import router from "../src/index.ts";
-import { controlPlaneStub } from "../src/state/control-plane.ts";
+import { controlPlaneStub, ControlPlane as RealControlPlane } from "../src/state/control-plane.ts";
+import { aggregatorStub } from "../src/state/location-aggregator.ts";
 
-export { ControlPlane, StickyShard } from "../src/index.ts";
+export { KeyDirectory, KeyLedger, LocationAggregator, StickyShard } from "../src/index.ts";
 
-const FLUSH_EVERY_MS = 50;
+/** The real control plane, counting the calls it receives. */
+export class ControlPlane extends RealControlPlane {
+  calls = 0;
+  override getView() {
+    this.calls += 1;
+    return super.getView();
+  }
+  override reportOutcomes(reports: OutcomeReport[]) {
+    this.calls += 1;
+    return super.reportOutcomes(reports);
+  }
+  override applyDigest(digest: OutcomeDigest) {
+    this.calls += 1;
+    return super.applyDigest(digest);
+  }
+  callCount(): number {
+    return this.calls;
+  }
+}
+
+const DIRECT_FLUSH_EVERY_MS = 50;
+const TIER_FLUSH_EVERY_MS = 250;
 const VIEW_EVERY_MS = 1000;
 const SAMPLE_EVERY_MS = 100;
-const REPORTS_PER_FLUSH = 4;
+/** Reports per second per busy isolate: 4 per 50 ms flush. */
+const REPORTS_PER_SECOND = 80;
 
 interface SimulatedIsolate {
   lastViewAtMs: number;
@@ -45,14 +72,18 @@ function percentile(values: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
-async function simulate(env: Env, isolates: number, seconds: number) {
+async function simulate(env: Env, isolates: number, seconds: number, locations: number) {
   const controlPlane = controlPlaneStub(env);
+  const flushEveryMs = locations > 0 ? TIER_FLUSH_EVERY_MS : DIRECT_FLUSH_EVERY_MS;
+  const reportsPerFlush = (REPORTS_PER_SECOND * flushEveryMs) / 1000;
+  const countedPlane = controlPlane as unknown as { callCount(): Promise<number> };
   const first = await controlPlane.getView();
   const failing = first.candidates[0]?.name ?? "fake/fast-model";
   const healthy = first.candidates.slice(1).map((candidate) => candidate.name);
   // Start closed: a success closes the breaker whatever state an earlier run left it in.
   await controlPlane.reportOutcomes([report(failing, false)]);
 
+  const planeCallsBefore = await countedPlane.callCount();
   const startMs = Date.now();
   const failAtMs = startMs + (seconds * 1000) / 2;
   const endMs = startMs + seconds * 1000;
@@ -88,25 +119,33 @@ async function simulate(env: Env, isolates: number, seconds: number) {
   const timers: ReturnType<typeof setInterval>[] = [];
   states.forEach((state, index) => {
     // Spread the isolates' phases so their flushes do not all land on the same millisecond.
-    const offset = (index * FLUSH_EVERY_MS) / isolates;
+    const offset = (index * flushEveryMs) / isolates;
+    const aggregator = locations > 0 ? aggregatorStub(env, `SIM${index % locations}`) : null;
     timers.push(
       setTimeout(() => {
         timers.push(
           setInterval(() => {
             if (Date.now() >= endMs) return;
             const failed = Date.now() >= failAtMs;
-            const batch = Array.from({ length: REPORTS_PER_FLUSH }, (_, i) =>
+            const batch = Array.from({ length: reportsPerFlush }, (_, i) =>
               report(
                 failed ? failing : (healthy[(index + i) % Math.max(1, healthy.length)] ?? failing),
                 failed,
               ),
             );
-            pending.push(call(state, () => controlPlane.reportOutcomes(batch)));
-          }, FLUSH_EVERY_MS),
+            pending.push(
+              call(state, () =>
+                aggregator
+                  ? aggregator.report(digestReports(batch, Date.now()))
+                  : controlPlane.reportOutcomes(batch),
+              ),
+            );
+          }, flushEveryMs),
         );
         timers.push(
           setInterval(() => {
-            if (Date.now() < endMs) pending.push(call(state, () => controlPlane.getView()));
+            if (Date.now() < endMs)
+              pending.push(call(state, () => (aggregator ? aggregator.getView() : controlPlane.getView())));
           }, VIEW_EVERY_MS),
         );
       }, offset) as unknown as ReturnType<typeof setInterval>,
@@ -125,11 +164,15 @@ async function simulate(env: Env, isolates: number, seconds: number) {
   // Calls still queued at the end are waited for (bounded), so their latency counts too.
   await Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 30_000))]);
   const elapsedS = (Date.now() - startMs) / 1000;
+  const planeCalls = (await countedPlane.callCount()) - planeCallsBefore;
   const delays = states.map((state) => (state.sawOpenAtMs === null ? null : state.sawOpenAtMs - failAtMs));
   const seen = delays.filter((delay): delay is number => delay !== null);
   return {
     isolates,
+    locations,
     seconds,
+    wantedPerSecond: isolates * (1000 / flushEveryMs + 1000 / VIEW_EVERY_MS),
+    controlPlaneCallsPerSecond: planeCalls / elapsedS,
     attemptedPerSecond: attempted / seconds,
     completedPerSecond: calls / elapsedS,
     errors,
@@ -150,6 +193,7 @@ export default {
     if (url.pathname !== "/__simulate") return router.fetch(request, env, ctx);
     const isolates = Number(url.searchParams.get("isolates") ?? "10");
     const seconds = Number(url.searchParams.get("seconds") ?? "4");
-    return Response.json(await simulate(env, isolates, seconds));
+    const locations = Number(url.searchParams.get("locations") ?? "0");
+    return Response.json(await simulate(env, isolates, seconds, locations));
   },
 } satisfies ExportedHandler<Env>;

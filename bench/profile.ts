@@ -26,7 +26,7 @@ interface ProfileNode {
 const fake = await startFakeProcess();
 const dir = await mkdtemp(join(tmpdir(), "autopilot-profile-"));
 const inspectorPort = await freePort();
-const router = await startRouter(await bundleWorker("src/index.ts", dir), fake.url, inspectorPort);
+const router = await startRouter(await bundleWorker("src/index.ts", dir, true), fake.url, inspectorPort);
 try {
   await fake.admin("behavior", {
     model: MODELS.direct,

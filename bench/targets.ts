@@ -66,11 +66,15 @@ export async function startFakeProcess(): Promise<FakeProcess> {
   };
 }
 
-/** Bundles a Worker entry the way `wrangler deploy` would (offline, --dry-run) and returns the script path. */
-export async function bundleWorker(entry: string, outdir: string): Promise<string> {
+/**
+ * Bundles a Worker entry the way `wrangler deploy` would (offline, --dry-run) and returns the script path.
+ * `readableNames` turns minification off, so a CPU profile names the router's own functions.
+ */
+export async function bundleWorker(entry: string, outdir: string, readableNames = false): Promise<string> {
+  const args = ["deploy", entry, "--dry-run", "--outdir", outdir, ...(readableNames ? ["--minify=false"] : [])];
   const child = spawn(
     process.execPath,
-    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", entry, "--dry-run", "--outdir", outdir],
+    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), ...args],
     { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], env: QUIET_ENV },
   );
   const [code] = (await once(child, "exit")) as [number];

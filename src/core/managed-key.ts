@@ -81,10 +81,15 @@ export function allowsModel(limits: KeyLimits, requested: string): boolean {
     );
 }
 
-/** Hex SHA-256 of a secret: the only form a key is stored in. */
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+const encoder = new TextEncoder();
+
+/** Hex SHA-256 of a secret: the only form a key is stored in (also the sticky key of a client's token). */
 export async function hashSecret(secret: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(secret)));
+  let hex = "";
+  for (const byte of digest) hex += HEX[byte];
+  return hex;
 }
 
 /** A new secret: the managed prefix and 32 random bytes, base64url. */

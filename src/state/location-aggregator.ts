@@ -2,12 +2,15 @@
 // outcome digests here instead of to the control plane, and read their routing view from here. The object
 // merges what its isolates send and forwards one digest to the control plane every AGGREGATOR_FORWARD_MS
 // (1 s), by alarm, taking the fresh view back with the answer; while its isolates are quiet it only keeps
-// that view fresh, and when nobody asks it stops. So the control plane's load grows with locations, not
+// that view fresh, and when nobody asks it stops. Failures travel fast: when the pending digest holds enough
+// failures in a row to open a model's breaker that is closed in its view, it forwards at once (at most every
+// quarter period), so a dead model opens without waiting for the alarm, while successes and counters wait. So the control plane's load grows with locations, not
 // isolates. AGGREGATOR_FORWARD_MS = 0 passes every call straight through (no batching, no cached view).
 // A merged digest waiting for its alarm lives only in memory: an evicted aggregator loses at most one
 // period's outcomes, which are best-effort by design (the next ones carry on).
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config.ts";
+import { breakerPhase } from "../core/breaker.ts";
 import { mergeDigest, type OutcomeDigest } from "../core/outcome-digest.ts";
 import type { RoutingView } from "../core/snapshot.ts";
 import { controlPlaneStub } from "./control-plane.ts";
@@ -25,6 +28,7 @@ export class LocationAggregator extends DurableObject<Env> {
   #asked = false;
   #alarmSet = false;
   #forwarding: Promise<RoutingView> | null = null;
+  #lastUrgentMs = 0;
 
   /** An isolate's digest; answers with the freshest view this object has. */
   async report(digest: OutcomeDigest): Promise<RoutingView> {
@@ -33,6 +37,11 @@ export class LocationAggregator extends DurableObject<Env> {
     this.#pending = this.#pending ? mergeDigest(this.#pending, digest) : digest;
     this.#asked = true;
     await this.#scheduleForward(periodMs);
+    const nowMs = Date.now();
+    if (this.#view && nowMs - this.#lastUrgentMs >= periodMs / 4 && this.#opensABreaker(this.#view, nowMs)) {
+      this.#lastUrgentMs = nowMs;
+      return this.#forward();
+    }
     return this.#view ?? this.#forward();
   }
 
@@ -89,6 +98,20 @@ export class LocationAggregator extends DurableObject<Env> {
     if (this.#alarmSet) return;
     this.#alarmSet = true;
     await this.ctx.storage.setAlarm(Date.now() + periodMs);
+  }
+
+  /** Whether the pending failures alone would open a breaker that `view` shows closed. */
+  #opensABreaker(view: RoutingView, nowMs: number): boolean {
+    const parsed = readConfig(this.env);
+    if (!parsed.ok || !this.#pending) return false;
+    const options = parsed.config.breaker;
+    for (const [model, entry] of Object.entries(this.#pending.models)) {
+      const run = entry.sawSuccess ? entry.trailingFailures : entry.leadingFailures;
+      if (run < options.failureThreshold) continue;
+      const breaker = view.breakers[model];
+      if (!breaker || breakerPhase(breaker, options, nowMs) !== "open") return true;
+    }
+    return false;
   }
 
   #periodMs(): number {

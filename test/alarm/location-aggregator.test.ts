@@ -54,19 +54,34 @@ describe("location aggregator", () => {
     const location = freshLocation();
     await location.getView();
     const applyDigest = vi.spyOn(ControlPlane.prototype, "applyDigest");
-    // Three isolates each saw one failure: none alone opens the breaker, together they do.
-    for (let i = 0; i < 3; i++) await location.report(digestReports([failure(ALPHA)], Date.now()));
+    // Three isolates each saw a failure and a success: nothing urgent, so it all waits for the alarm.
+    for (let i = 0; i < 3; i++)
+      await location.report(digestReports([failure(ALPHA), success(ALPHA)], Date.now()));
     expect(applyDigest).not.toHaveBeenCalled();
-    expect((await controlPlaneStub(env).getView()).breakers[ALPHA]?.openedAtMs ?? null).toBeNull();
+    const before = (await controlPlaneStub(env).getView()).health[ALPHA]?.failureRate ?? 0;
 
     expect(await runDurableObjectAlarm(location)).toBe(true);
     expect(applyDigest).toHaveBeenCalledTimes(1);
-    expect(applyDigest.mock.calls[0]?.[0].reports).toBe(3);
-    expect((await controlPlaneStub(env).getView()).breakers[ALPHA]?.openedAtMs).not.toBeNull();
+    expect(applyDigest.mock.calls[0]?.[0].reports).toBe(6);
+    expect((await controlPlaneStub(env).getView()).health[ALPHA]?.failureRate).toBeGreaterThan(before);
     // The forward's answer is the view the location's isolates now read, without another call.
     const getView = vi.spyOn(ControlPlane.prototype, "getView");
-    expect((await location.getView()).breakers[ALPHA]?.openedAtMs).not.toBeNull();
+    expect((await location.getView()).health[ALPHA]?.failureRate).toBeGreaterThan(before);
     expect(getView).not.toHaveBeenCalled();
+    await controlPlaneStub(env).reportOutcomes([success(ALPHA)]);
+  });
+
+  it("forwards at once when its pending failures alone would open a closed breaker", async () => {
+    await controlPlaneStub(env).reportOutcomes([success(ALPHA)]);
+    const location = freshLocation();
+    await location.getView();
+    const applyDigest = vi.spyOn(ControlPlane.prototype, "applyDigest");
+    // A success between failures keeps the run short: no hurry.
+    await location.report(digestReports([failure(ALPHA), success(ALPHA), failure(ALPHA)], Date.now()));
+    expect(applyDigest).not.toHaveBeenCalled();
+    const view = await location.report(digestReports([failure(ALPHA), failure(ALPHA)], Date.now()));
+    expect(applyDigest).toHaveBeenCalledTimes(1);
+    expect(view.breakers[ALPHA]?.openedAtMs).not.toBeNull();
     await controlPlaneStub(env).reportOutcomes([success(ALPHA)]);
   });
 

@@ -71,12 +71,19 @@ export async function startFakeProcess(): Promise<FakeProcess> {
  * `readableNames` turns minification off, so a CPU profile names the router's own functions.
  */
 export async function bundleWorker(entry: string, outdir: string, readableNames = false): Promise<string> {
-  const args = ["deploy", entry, "--dry-run", "--outdir", outdir, ...(readableNames ? ["--minify=false"] : [])];
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), ...args],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], env: QUIET_ENV },
-  );
+  const args = [
+    "deploy",
+    entry,
+    "--dry-run",
+    "--outdir",
+    outdir,
+    ...(readableNames ? ["--minify=false"] : []),
+  ];
+  const child = spawn(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: QUIET_ENV,
+  });
   const [code] = (await once(child, "exit")) as [number];
   if (code !== 0) throw new Error(`bundling ${entry} failed (${code})`);
   return join(outdir, `${basename(entry).replace(/\.tsx?$/, "")}.js`);

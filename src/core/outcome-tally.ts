@@ -8,7 +8,6 @@ import {
   recordBreakerFailure,
   recordBreakerSuccess,
 } from "./breaker.ts";
-import { type ModelStats, recordAttemptResult, recordTtfb, type SlowModelOptions } from "./model-health.ts";
 import { type AttemptRecord, isFailedStream, type OutcomeReport } from "./outcome.ts";
 
 /** What the tally reads of a report. */

@@ -4,6 +4,7 @@
 
 import type { SyncRequest } from "../src/core/key-ledger.ts";
 import type { OutcomeReport } from "../src/core/outcome.ts";
+import type { OutcomeDigest } from "../src/core/outcome-digest.ts";
 import router from "../src/index.ts";
 import { isolateState } from "../src/isolate/isolate-state.ts";
 import { CONTROL_PLANE_NAME, ControlPlane as RealControlPlane } from "../src/state/control-plane.ts";
@@ -12,6 +13,10 @@ import {
   KeyDirectory as RealKeyDirectory,
   KeyLedger as RealKeyLedger,
 } from "../src/state/key-objects.ts";
+import {
+  aggregatorStub,
+  LocationAggregator as RealLocationAggregator,
+} from "../src/state/location-aggregator.ts";
 import {
   StickyShard as RealStickyShard,
   STICKY_SHARD_COUNT,
@@ -38,6 +43,10 @@ export class ControlPlane extends RealControlPlane {
     bump(this.calls, "ControlPlane.reportOutcomes");
     return super.reportOutcomes(reports);
   }
+  override applyDigest(digest: OutcomeDigest) {
+    bump(this.calls, "ControlPlane.applyDigest");
+    return super.applyDigest(digest);
+  }
   benchCallCounts(): Counts {
     return this.calls;
   }
@@ -52,6 +61,21 @@ export class StickyShard extends RealStickyShard {
   override apply(writes: StickyWrite[]) {
     bump(this.calls, "StickyShard.apply");
     return super.apply(writes);
+  }
+  benchCallCounts(): Counts {
+    return this.calls;
+  }
+}
+
+export class LocationAggregator extends RealLocationAggregator {
+  readonly calls: Counts = {};
+  override report(digest: OutcomeDigest) {
+    bump(this.calls, "LocationAggregator.report");
+    return super.report(digest);
+  }
+  override getView() {
+    bump(this.calls, "LocationAggregator.getView");
+    return super.getView();
   }
   benchCallCounts(): Counts {
     return this.calls;
@@ -93,6 +117,8 @@ export default {
           env.STICKY_SHARD.getByName(`sticky-${i}`) as unknown as { benchCallCounts(): Promise<Counts> },
       ),
     ];
+    // Under Miniflare without `cf`, every isolate reports to the "local" location's aggregator.
+    stubs.push(aggregatorStub(env, "local") as unknown as { benchCallCounts(): Promise<Counts> });
     if ((env as Env & { ADMIN_API_KEY?: string }).ADMIN_API_KEY) {
       stubs.push(keyDirectoryStub(env) as unknown as { benchCallCounts(): Promise<Counts> });
       for (const id of await keyDirectoryStub(env).list())

@@ -406,7 +406,7 @@ function renderMarkdown(report: {
   }
   lines.push("## Durable Object calls per request", "");
   lines.push(
-    "Counted by an instrumented build (bench/count-entry.ts): per mode, 200 requests from 16 clients the isolate already knows, then one request each from 16 new clients. `StickyShard.lookup` is the only call a request waits for (a sticky-cache miss, alias and list modes only); `ControlPlane.getView` would run behind the request (the batched reports' answers keep the view fresh, so it does not appear); `reportOutcomes` and `StickyShard.apply` are the batched reports, under `waitUntil`.",
+    "Counted by an instrumented build (bench/count-entry.ts): per mode, 200 requests from 16 clients the isolate already knows, then one request each from 16 new clients. `StickyShard.lookup` is the only call a request waits for (a sticky-cache miss, alias and list modes only); `LocationAggregator.getView` would run behind the request (the batched reports' answers keep the view fresh); `LocationAggregator.report` and `StickyShard.apply` are the batched reports, under `waitUntil`, and the `ControlPlane` calls are the aggregator's forwards, once a second. `awaited:` rows are the managed-key calls a request waited for, as the isolate counted them.",
     "",
     "| mode | calls per request, by method |",
     "| --- | --- |",

@@ -117,8 +117,9 @@ export default {
           env.STICKY_SHARD.getByName(`sticky-${i}`) as unknown as { benchCallCounts(): Promise<Counts> },
       ),
     ];
-    // Under Miniflare without `cf`, every isolate reports to the "local" location's aggregator.
-    stubs.push(aggregatorStub(env, "local") as unknown as { benchCallCounts(): Promise<Counts> });
+    // The one benchmark isolate reports to the aggregator of the location it noted.
+    const { location } = isolateState(env).place;
+    stubs.push(aggregatorStub(env, location) as unknown as { benchCallCounts(): Promise<Counts> });
     if ((env as Env & { ADMIN_API_KEY?: string }).ADMIN_API_KEY) {
       stubs.push(keyDirectoryStub(env) as unknown as { benchCallCounts(): Promise<Counts> });
       for (const id of await keyDirectoryStub(env).list())

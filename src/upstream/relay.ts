@@ -47,7 +47,8 @@ export function relayBody(
   const recent: Uint8Array[] = [first];
   let recentBytes = first.byteLength;
   let bytes = first.byteLength;
-  let [dataEvents, atLineStart] = countDataLines(first, true);
+  // Data lines are what a usage-less stream is charged by; a JSON body is charged by its length instead.
+  let [dataEvents, atLineStart] = options.isEventStream ? countDataLines(first, true) : [0, true];
   let waitingSinceMs: number | null = null;
   let stalled = false;
   let watchdog: ReturnType<typeof setTimeout> | null = null;
@@ -95,9 +96,11 @@ export function relayBody(
           const chunk = next.value;
           if (chunk.byteLength > 0) {
             bytes += chunk.byteLength;
-            const [events, endsLine] = countDataLines(chunk, atLineStart);
-            dataEvents += events;
-            atLineStart = endsLine;
+            if (options.isEventStream) {
+              const [events, endsLine] = countDataLines(chunk, atLineStart);
+              dataEvents += events;
+              atLineStart = endsLine;
+            }
             recent.push(chunk);
             recentBytes += chunk.byteLength;
             while (recent.length > 1 && recentBytes - (recent[0] as Uint8Array).byteLength >= TAIL_BYTES)
@@ -144,6 +147,9 @@ export function relayBody(
   );
 }
 
+// Bytes to chars one to one, natively: latin1 keeps every ASCII byte as is, which is all the tail is read for.
+const latin1 = new TextDecoder("latin1");
+
 /** The last `limit` bytes of the stream as text, one char per byte (JSON keys and SSE framing are ASCII). */
 function tailText(recent: readonly Uint8Array[], limit: number): string {
   const parts: string[] = [];
@@ -151,9 +157,7 @@ function tailText(recent: readonly Uint8Array[], limit: number): string {
   for (let c = recent.length - 1; c >= 0 && need > 0; c--) {
     const chunk = recent[c] as Uint8Array;
     const from = Math.max(0, chunk.byteLength - need);
-    let text = "";
-    for (let i = from; i < chunk.byteLength; i++) text += String.fromCharCode(chunk[i] as number);
-    parts.push(text);
+    parts.push(latin1.decode(chunk.subarray(from)));
     need -= chunk.byteLength - from;
   }
   return parts.reverse().join("");

@@ -241,6 +241,51 @@ describe("client answers", () => {
   });
 });
 
+describe("the Anthropic ingress", () => {
+  function messages(router: Router, key: string, body: Record<string, unknown> = {}) {
+    return router.call("/v1/messages", {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({
+        model: MODEL,
+        max_tokens: USAGE.completion_tokens,
+        messages: MESSAGES,
+        ...body,
+      }),
+    });
+  }
+
+  it("is metered like chat: its answers spend the key's budget", async () => {
+    const router = configuredRouter(VARS);
+    serveUpstream(stub(), { [MODEL]: jsonWithUsage() });
+    const { id, key } = await createKey(router, {});
+    const answer = await messages(router, key);
+    expect(answer.status).toBe(200);
+    await answer.text();
+    await router.drain();
+    const shown = await showKey(router, id);
+    expect(shown.usage).toMatchObject({ requests: 1, prompt_tokens: 20, completion_tokens: 500 });
+    expect(shown.spend.usd).toBeCloseTo(ANSWER_USD, 12);
+  });
+
+  it("answers a spent budget with 402 billing_error and a rate limit with 429 rate_limit_error", async () => {
+    const router = configuredRouter(VARS);
+    serveUpstream(stub(), { [MODEL]: jsonWithUsage() });
+    const poor = await createKey(router, { budget_usd: ANSWER_USD / 2 });
+    const broke = await messages(router, poor.key);
+    expect(broke.status).toBe(402);
+    expect(await broke.json()).toMatchObject({ type: "error", error: { type: "billing_error" } });
+    const limited = await createKey(router, { rpm: 1 });
+    await (await messages(router, limited.key)).text();
+    const second = await messages(router, limited.key);
+    expect(second.status).toBe(429);
+    expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(second.headers.get("x-ratelimit-limit-requests")).toBe("1");
+    expect(await second.json()).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+    await router.drain();
+  });
+});
+
 describe("spend from streams", () => {
   it("charges a complete stream from its final usage chunk", async () => {
     const router = configuredRouter(VARS);

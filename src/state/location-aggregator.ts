@@ -4,7 +4,8 @@
 // (1 s), by alarm, taking the fresh view back with the answer; while its isolates are quiet it only keeps
 // that view fresh, and when nobody asks it stops. Failures travel fast: when the pending digest holds enough
 // failures in a row to open a model's breaker that is closed in its view, it forwards at once (at most every
-// quarter period), so a dead model opens without waiting for the alarm, while successes and counters wait. So the control plane's load grows with locations, not
+// quarter period) and moves its alarm a period on, so a dead model opens without waiting for the alarm while
+// successes and counters wait, and the control plane still hears from it about once a period. So the control plane's load grows with locations, not
 // isolates. AGGREGATOR_FORWARD_MS = 0 passes every call straight through (no batching, no cached view).
 // A merged digest waiting for its alarm lives only in memory: an evicted aggregator loses at most one
 // period's outcomes, which are best-effort by design (the next ones carry on).
@@ -40,6 +41,10 @@ export class LocationAggregator extends DurableObject<Env> {
     const nowMs = Date.now();
     if (this.#view && nowMs - this.#lastUrgentMs >= periodMs / 4 && this.#opensABreaker(this.#view, nowMs)) {
       this.#lastUrgentMs = nowMs;
+      // It takes the place of the next regular forward, so the control plane still hears from this
+      // location about once a period.
+      this.#alarmSet = true;
+      await this.ctx.storage.setAlarm(nowMs + periodMs);
       return this.#forward();
     }
     return this.#view ?? this.#forward();

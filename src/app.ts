@@ -45,7 +45,7 @@ const API_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/messages", "/
 app.use(requestId({ generator: () => crypto.randomUUID() }));
 // The isolate reports to its location's aggregator (research/SCALE.md).
 app.use(async (c, next) => {
-  noteLocation(c.env, (c.req.raw as { cf?: { colo?: unknown } }).cf?.colo);
+  noteLocation(c.env, c.req.raw);
   await next();
 });
 app.use(requestLogger);

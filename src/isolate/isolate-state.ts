@@ -16,7 +16,7 @@ import { createViewCache, type ViewCache } from "./view-cache.ts";
 
 export interface IsolateState {
   /** The Cloudflare location this isolate runs in, whose aggregator it reports to (research/SCALE.md). */
-  place: { location: string };
+  place: { location: string; noted: boolean };
   views: ViewCache;
   sticky: StickyCache;
   probes: ProbeSet;
@@ -36,16 +36,23 @@ export function isolateState(env: Env): IsolateState {
   return state;
 }
 
-/** Notes the location a request arrived at (`request.cf.colo`); an isolate stays in one. */
-export function noteLocation(env: Env, colo: unknown): void {
-  if (typeof colo === "string" && colo !== "") isolateState(env).place.location = colo;
+/**
+ * Notes the location requests arrive at (`request.cf.colo`), once: an isolate stays in one, and reading
+ * `request.cf` parses it anew each time.
+ */
+export function noteLocation(env: Env, request: Request): void {
+  const { place } = isolateState(env);
+  if (place.noted) return;
+  place.noted = true;
+  const colo = (request as { cf?: { colo?: unknown } }).cf?.colo;
+  if (typeof colo === "string" && colo !== "") place.location = colo;
 }
 
 function createIsolateState(env: Env): IsolateState {
   const parsed = readConfig(env);
   const shards = parsed.ok ? parsed.config.sticky.shards : STICKY_SHARD_COUNT;
   const aggregating = parsed.ok && parsed.config.aggregator.forwardMs > 0;
-  const place = { location: "local" };
+  const place = { location: "local", noted: false };
   const aggregator = () => aggregatorStub(env, place.location);
   const shardNameOf = (key: string) => stickyShardName(key, shards);
   const views = createViewCache({

@@ -12,7 +12,7 @@ import { readFirstChunk, readFirstContent } from "./first-byte.ts";
 
 export interface AttemptRequest {
   url: string;
-  headers: Headers;
+  headers: Record<string, string>;
   body: string;
   headerTimeoutMs: number;
   firstByteTimeoutMs: number;

@@ -12,7 +12,7 @@ import { type AttemptVerdict, attemptUpstream, type CommittedAttempt } from "./a
 export interface FailoverRequest {
   candidates: readonly string[];
   url: string;
-  headers: Headers;
+  headers: Record<string, string>;
   /** The upstream request body for a candidate. */
   bodyFor: (model: string) => string;
   headerTimeoutMs: number;

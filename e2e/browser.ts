@@ -14,7 +14,9 @@ const OUT = "logs/browser";
 
 const started = Date.now();
 await mkdir(OUT, { recursive: true });
-const stack = await startStack({ vars: { BREAKER_COOLDOWN_MS: "60000", UTILIZATION_REFRESH_MS: "1000" } });
+const stack = await startStack({
+  vars: { BREAKER_COOLDOWN_MS: "60000", UTILIZATION_REFRESH_MS: "1000", AGGREGATOR_FORWARD_MS: "200" },
+});
 // A browser that fails to start must not leave wrangler dev and the fake running behind the failed check.
 const browser = await launchBrowser().catch(async (error: unknown) => {
   await stack.stop();
@@ -57,7 +59,19 @@ const results = await runScenarios(
         stack.fake.setBehavior(DEFAULT_RANKING[0] as string, { kind: "status", status: 503, times: 1 });
         await chat("chutesai/AutoPilot");
         await chat("chutesai/AutoPilot", true);
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Outcomes reach the control plane through the location aggregator, within a period.
+        await eventually("the outcomes on the status page", async () => {
+          const status = (await (
+            await fetch(`${stack.routerUrl}/status`, { headers: { accept: "application/json" } })
+          ).json()) as {
+            candidates: Array<{ recentTtfbMs: number | null }>;
+            recentFailovers: { reasons: Array<{ reason: string }> };
+          };
+          return (
+            status.candidates[0]?.recentTtfbMs != null &&
+            status.recentFailovers.reasons.some((row) => row.reason === "upstream_503")
+          );
+        });
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         await page.goto(`${stack.routerUrl}/status`);
         assertEqual(await page.title(), "Chutes AutoPilot status", "title");

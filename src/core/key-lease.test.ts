@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { keyRecord } from "../../test/support/key-records.ts";
 import {
   abandonSync,
   applySyncReply,
@@ -7,6 +8,7 @@ import {
   isBusy,
   type LocalLease,
   leaseFromReply,
+  NOTHING_HELD,
   NOTHING_USED,
   settleReservation,
   tryReserve,
@@ -20,26 +22,12 @@ import {
   type SyncReply,
   syncLease,
 } from "./key-ledger.ts";
-import { type KeyLimits, type KeyRecord, NO_LIMITS } from "./managed-key.ts";
+import type { KeyLimits, KeyRecord } from "./managed-key.ts";
 
 const NOON = Date.parse("2026-11-25T12:00:00Z");
-const NOTHING_HELD = { slots: 0, tokens: 0, usd: 0 };
 const SMALL: LeaseNeed = { tokens: 1_000, usd: 0.01 };
 const FREE: LeaseNeed = { tokens: 0, usd: 0 };
 const LIMITED: Partial<KeyLimits> = { rpm: 100, tpm: 1_000_000, maxConcurrency: 8, budgetUsd: 10 };
-
-function keyRecord(limits: Partial<KeyLimits>, changes: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id: "key_0123456789ab",
-    name: "team",
-    prefix: "sk-ap-abcd",
-    limits: { ...NO_LIMITS, ...limits },
-    createdMs: Date.parse("2026-11-01T00:00:00Z"),
-    revokedMs: null,
-    hashes: [{ hash: "a".repeat(64), untilMs: null }],
-    ...changes,
-  };
-}
 
 /** A key's ledger and one isolate's lease on it, as the isolate gets it on its first sync. */
 function leaseOn(record: KeyRecord, nowMs = NOON, need: LeaseNeed | null = null) {

@@ -1,5 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { keyRecord } from "../../test/support/key-records.ts";
+import { NOTHING_HELD } from "./key-lease.ts";
 import {
   describeLedger,
   HOLD_MS,
@@ -14,25 +16,11 @@ import {
   syncLease,
   WINDOW_MS,
 } from "./key-ledger.ts";
-import { type KeyLimits, type KeyRecord, NO_LIMITS } from "./managed-key.ts";
+import type { KeyRecord } from "./managed-key.ts";
 
 const at = (iso: string) => Date.parse(iso);
 const NOON = at("2026-11-25T12:00:00Z");
 const ANY_REQUEST: LeaseNeed = { tokens: 0, usd: 0 };
-const NOTHING_HELD: LeaseHeld = { slots: 0, tokens: 0, usd: 0 };
-
-function keyRecord(limits: Partial<KeyLimits>, changes: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id: "key_0123456789ab",
-    name: "team",
-    prefix: "sk-ap-abcd",
-    limits: { ...NO_LIMITS, ...limits },
-    createdMs: at("2026-11-01T00:00:00Z"),
-    revokedMs: null,
-    hashes: [{ hash: "a".repeat(64), untilMs: null }],
-    ...changes,
-  };
-}
 
 function used(changes: Partial<LeaseUsed> = {}): LeaseUsed {
   return { requests: 0, promptTokens: 0, completionTokens: 0, usd: 0, lastUsedMs: null, ...changes };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { keyRecord } from "../../test/support/key-records.ts";
 import {
   acceptsHash,
   allowsModel,
   hashSecret,
   type KeyLimits,
-  type KeyRecord,
   keyStatus,
   NO_LIMITS,
   newKeyId,
@@ -13,19 +13,6 @@ import {
 
 const at = (iso: string) => Date.parse(iso);
 const NOW = at("2026-11-25T12:00:00Z");
-
-function keyRecord(changes: Partial<KeyRecord> = {}, limits: Partial<KeyLimits> = {}): KeyRecord {
-  return {
-    id: "key_0123456789ab",
-    name: "team",
-    prefix: "sk-ap-abcd",
-    limits: { ...NO_LIMITS, ...limits },
-    createdMs: at("2026-11-01T00:00:00Z"),
-    revokedMs: null,
-    hashes: [{ hash: "a".repeat(64), untilMs: null }],
-    ...changes,
-  };
-}
 
 function models(...patterns: string[]): KeyLimits {
   return { ...NO_LIMITS, models: patterns };
@@ -37,12 +24,12 @@ describe("key status", () => {
   });
 
   it("is revoked once revoked, even when it has expired too", () => {
-    expect(keyStatus(keyRecord({ revokedMs: NOW - 1 }), NOW)).toBe("revoked");
-    expect(keyStatus(keyRecord({ revokedMs: NOW - 1 }, { expiresAtMs: NOW - 1 }), NOW)).toBe("revoked");
+    expect(keyStatus(keyRecord({}, { revokedMs: NOW - 1 }), NOW)).toBe("revoked");
+    expect(keyStatus(keyRecord({ expiresAtMs: NOW - 1 }, { revokedMs: NOW - 1 }), NOW)).toBe("revoked");
   });
 
   it("expires at the expiry instant, not a millisecond earlier", () => {
-    const record = keyRecord({}, { expiresAtMs: NOW });
+    const record = keyRecord({ expiresAtMs: NOW });
     expect(keyStatus(record, NOW - 1)).toBe("active");
     expect(keyStatus(record, NOW)).toBe("expired");
     expect(keyStatus(record, NOW + 86_400_000)).toBe("expired");
@@ -52,12 +39,15 @@ describe("key status", () => {
 describe("checking a presented secret", () => {
   const current = "c".repeat(64);
   const rotatedOut = "d".repeat(64);
-  const rotated = keyRecord({
-    hashes: [
-      { hash: rotatedOut, untilMs: NOW + 60_000 },
-      { hash: current, untilMs: null },
-    ],
-  });
+  const rotated = keyRecord(
+    {},
+    {
+      hashes: [
+        { hash: rotatedOut, untilMs: NOW + 60_000 },
+        { hash: current, untilMs: null },
+      ],
+    },
+  );
 
   it("opens the key with its current secret", () => {
     expect(acceptsHash(rotated, current, NOW)).toBe(true);
@@ -82,7 +72,7 @@ describe("checking a presented secret", () => {
 
   it("opens a key with the hash of the secret it was created with", async () => {
     const secret = newSecret();
-    const record = keyRecord({ hashes: [{ hash: await hashSecret(secret), untilMs: null }] });
+    const record = keyRecord({}, { hashes: [{ hash: await hashSecret(secret), untilMs: null }] });
     expect(acceptsHash(record, await hashSecret(secret), NOW)).toBe(true);
     expect(acceptsHash(record, await hashSecret(newSecret()), NOW)).toBe(false);
   });

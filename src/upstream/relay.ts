@@ -53,12 +53,18 @@ export function relayBody(
   let stalled = false;
   let watchdog: ReturnType<typeof setTimeout> | null = null;
   const { transform, finish, errorEvent } = options.framing;
+  // Read once the upstream has nothing more to send: how the stream ended and what it used.
+  let tail: string | null = null;
+  const tailOnce = () => {
+    tail ??= tailText(recent, TAIL_BYTES);
+    return tail;
+  };
 
   const end = (how: StreamEnd) => {
     if (ended) return;
     ended = true;
     if (watchdog !== null) clearTimeout(watchdog);
-    options.onEnd(how, { tail: tailText(recent, TAIL_BYTES), dataEvents, bytes });
+    options.onEnd(how, { tail: tailOnce(), dataEvents, bytes });
   };
   // Fires at most once per idle period; only time spent waiting on the upstream counts, not on the client.
   const checkIdle = () => {
@@ -112,8 +118,8 @@ export function relayBody(
             return;
           }
         }
-        const tail = tailText(recent, END_LINE_BYTES);
-        if (next?.done && !stalled && !(options.isEventStream && endsWithBareErrorLine(tail))) {
+        const lastLines = tailOnce().slice(-END_LINE_BYTES);
+        if (next?.done && !stalled && !(options.isEventStream && endsWithBareErrorLine(lastLines))) {
           const closing = finish?.();
           if (closing && closing.byteLength > 0) controller.enqueue(closing);
           controller.close();
@@ -130,7 +136,7 @@ export function relayBody(
             ? `The upstream stream stalled for more than ${options.idleTimeoutMs} ms`
             : "The upstream stream failed";
         if (options.isEventStream) {
-          controller.enqueue(errorEvent(message, !endsAtEventBoundary(tail)));
+          controller.enqueue(errorEvent(message, !endsAtEventBoundary(lastLines)));
           controller.close();
         } else {
           controller.error(new Error(message));

@@ -84,3 +84,15 @@ export function actualUse(usage: MeteredUsage | null, pricing: ModelPricing | un
     usd: pricing ? spendUsd(usage, pricing) : 0,
   };
 }
+
+/** How many tokens a request reserves for its answer when it sets no limit of its own. */
+export const DEFAULT_COMPLETION_RESERVE = 1000;
+
+/** The completion tokens a request may use: its own `max_completion_tokens` or `max_tokens`, else the default. */
+export function requestedCompletionTokens(body: Record<string, unknown>): number {
+  for (const field of ["max_completion_tokens", "max_tokens"]) {
+    const value = body[field];
+    if (typeof value === "number" && Number.isSafeInteger(value) && value > 0) return value;
+  }
+  return DEFAULT_COMPLETION_RESERVE;
+}

@@ -146,11 +146,9 @@ async function simulate(env: Env, isolates: number, seconds: number, locations: 
               pending.push(call(state, () => aggregator.report(digest as OutcomeDigest)));
               return;
             }
-            const batch = Array.from({ length: reportsPerFlush }, (_, i) =>
-              report(
-                failed ? failing : (healthy[(index + i) % Math.max(1, healthy.length)] ?? failing),
-                failed,
-              ),
+            const batch = batchOf(
+              (i) => (failed ? failing : (healthy[(index + i) % Math.max(1, healthy.length)] ?? failing)),
+              failed,
             );
             pending.push(call(state, () => controlPlane.reportOutcomes(batch)));
           }, flushEveryMs),

@@ -76,11 +76,19 @@ export async function settle(): Promise<void> {
 }
 
 /** Waits (at most 2 s) until every queued outcome report has been flushed by the requests that queued it. */
-export async function settleOutcomes(): Promise<void> {
-  const deadline = Date.now() + 2000;
-  const idle = () => [env, ...envsWithOverrides].every((each) => isolateState(each).outcomes.idle());
-  while (!idle()) {
-    if (Date.now() > deadline) throw new Error("outcome reports were not flushed within 2 s");
+export function settleOutcomes(): Promise<void> {
+  return waitFor(
+    () => [env, ...envsWithOverrides].every((each) => isolateState(each).outcomes.idle()),
+    2000,
+    "outcome reports were not flushed",
+  );
+}
+
+/** Polls `done` every 5 ms; throws `what` if it is not done within `limitMs`. */
+async function waitFor(done: () => boolean, limitMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${limitMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -104,11 +112,7 @@ export function configuredRouter(overrides: Record<string, string>) {
     async drain(): Promise<void> {
       while (pending.length > 0)
         await Promise.all(pending.splice(0).map((ctx) => waitOnExecutionContext(ctx)));
-      const deadline = Date.now() + 3000;
-      while (!isolateState(configured).keys.idle()) {
-        if (Date.now() > deadline) throw new Error("key usage was not reported within 3 s");
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await waitFor(() => isolateState(configured).keys.idle(), 3000, "key usage was not reported");
     },
   };
 }

@@ -2,6 +2,7 @@
 // implements and also hands to in-process callers. Bad input answers 400 `{"detail": ...}`.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Behavior, type BehaviorTable, parseBehavior } from "./behaviors.ts";
+import { type EngineLimits, parseEngineLimits } from "./engine-limits.ts";
 import { type FeedName, type FeedState, parseFeedCommand } from "./feeds.ts";
 import { parseJsonObject, readBody, sendJson } from "./http-io.ts";
 import type { RequestLogEntry } from "./request-log.ts";
@@ -19,7 +20,11 @@ export type FakeChutesControl = {
   setBehavior(model: string, behavior: Behavior): void;
   /** Throws a TypeError when `state` is not a valid `FeedState`. */
   setFeed(feed: FeedName, state: FeedState): void;
-  /** Every model healthy, both feeds `ok` with default rows, log and feed hits cleared. */
+  /** What the engine behind `model` serves from now on; null serves anything (engine-limits.ts). */
+  setLimits(model: string, limits: EngineLimits | null): void;
+  /** Turns the engines' refusals on or off for every model. */
+  enforceLimits(on: boolean): void;
+  /** Every model healthy and served as its feed entry states, both feeds `ok` with default rows, log and feed hits cleared. */
   reset(): void;
   requests(): RequestLogEntry[];
   clearRequests(): void;
@@ -51,6 +56,22 @@ export async function handleAdmin(
       const parsed = parseFeedCommand(parseJsonObject(body));
       if (!parsed.ok) return sendDetail(res, 400, parsed.error);
       control.setFeed(parsed.value.feed, parsed.value.state);
+      return sendJson(res, 200, { ok: true });
+    }
+    case "POST /__admin/limits": {
+      const input = parseJsonObject(body);
+      if (input === null || typeof input.model !== "string" || input.model === "")
+        return sendDetail(res, 400, "body must be a JSON object {model, limits}");
+      const parsed = parseEngineLimits(input.limits);
+      if (!parsed.ok) return sendDetail(res, 400, parsed.error);
+      control.setLimits(input.model, parsed.value);
+      return sendJson(res, 200, { ok: true });
+    }
+    case "POST /__admin/enforce": {
+      const input = parseJsonObject(body);
+      if (input === null || typeof input.on !== "boolean")
+        return sendDetail(res, 400, "body must be {on: boolean}");
+      control.enforceLimits(input.on);
       return sendJson(res, 200, { ok: true });
     }
     case "POST /__admin/reset":

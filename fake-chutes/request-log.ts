@@ -14,7 +14,8 @@ export type RequestLogEntry = {
   /** Epoch milliseconds. */
   startedAt: number;
   /** Behaviour played, or null when the request was refused first (bad JSON, unknown model). */
-  behavior: BehaviorKind | null;
+  /** The behaviour played, or `refused` when the engine refused the request as not fitting (engine-limits.ts). */
+  behavior: BehaviorKind | "refused" | null;
   /** Status sent so far, or null while (or when) no headers went out. */
   status: number | null;
   /** The client closed the connection before the response finished. */

@@ -1,5 +1,6 @@
 // Starts the fake Chutes on 127.0.0.1: routes requests to the feeds, the completion behaviours and the admin
 // endpoint, owns the shared scripted state, and on close() drops every socket so nothing hangs.
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { ADMIN_PREFIX, type FakeChutesControl, handleAdmin } from "./admin.ts";
@@ -12,8 +13,9 @@ import {
   type FakeModel,
 } from "./catalogue.ts";
 import { playBehavior } from "./completions.ts";
+import { type EngineLimits, limitsFromEntry, refuseIfUnfit } from "./engine-limits.ts";
 import { FEED_OK, type FeedName, type FeedState, parseFeedState, respondToFeed } from "./feeds.ts";
-import { flattenHeaders, isRecord, parseJsonObject, readBody, sendJson } from "./http-io.ts";
+import { flattenHeaders, isRecord, parseJsonObject, readBody, sendJson, sendText } from "./http-io.ts";
 import type { CompletionKind } from "./openai-payloads.ts";
 import { RequestLog } from "./request-log.ts";
 
@@ -22,6 +24,17 @@ export type FakeChutesOptions = {
   port?: number;
   /** Default DEFAULT_MODELS. */
   models?: readonly FakeModel[];
+  /**
+   * `real`: the feeds are the captured Chutes feeds of 2026-02-18 (fixtures/chutes-*-2026-02-18.json), 61
+   * models served with the windows, tools and images their entries state. Default `fake` (`models`).
+   */
+  catalogue?: "fake" | "real";
+  /**
+   * Refuse what an engine would (engine-limits.ts): prompts beyond a model's window, tools without a parser,
+   * images to a text-only model, each in vLLM's or SGLang's wording. Default true; `setLimits` changes one
+   * model's.
+   */
+  enforceLimits?: boolean;
   /** Newest completion requests kept in the log. Default 10000. */
   maxLogEntries?: number;
 };
@@ -35,6 +48,16 @@ export type FakeChutes = FakeChutesControl & {
 };
 
 const HOST = "127.0.0.1";
+
+/** The captured Chutes feeds of 2026-02-18, as the fake serves them with `catalogue: "real"`. */
+function realFeeds(): Record<FeedName, unknown[]> {
+  const read = (name: string) =>
+    JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8"));
+  return {
+    models: (read("chutes-models-2026-02-18.json") as { data: unknown[] }).data,
+    utilization: read("chutes-utilization-2026-02-18.json") as unknown[],
+  };
+}
 
 const COMPLETION_ROUTES: Readonly<Record<string, CompletionKind>> = {
   "/v1/chat/completions": "chat",
@@ -58,10 +81,16 @@ export async function startFakeChutes(options: FakeChutesOptions = {}): Promise<
   const shutdown = new AbortController();
   const sockets = new Set<Socket>();
 
-  const defaultRows: Record<FeedName, () => unknown[]> = {
-    utilization: () => buildUtilizationRows(models, new Date()),
-    models: () => buildModelEntries(models),
-  };
+  const real = options.catalogue === "real" ? realFeeds() : null;
+  const defaultRows: Record<FeedName, () => unknown[]> = real
+    ? { utilization: () => real.utilization, models: () => real.models }
+    : {
+        utilization: () => buildUtilizationRows(models, new Date()),
+        models: () => buildModelEntries(models),
+      };
+  let enforcing = options.enforceLimits ?? true;
+  // Models whose engine serves other limits than their feed entry states (a window the entry overstates).
+  const servedLimits = new Map<string, EngineLimits | null>();
 
   const control: FakeChutesControl = {
     setBehavior(model, behavior) {
@@ -75,9 +104,17 @@ export async function startFakeChutes(options: FakeChutesOptions = {}): Promise<
       if (!parsed.ok) throw new TypeError(parsed.error);
       feeds = { ...feeds, [feed]: parsed.value };
     },
+    setLimits(model, limits) {
+      servedLimits.set(model, limits);
+    },
+    enforceLimits(on) {
+      enforcing = on;
+    },
     reset() {
       behaviors.clear();
       scriptedModels.clear();
+      servedLimits.clear();
+      enforcing = options.enforceLimits ?? true;
       feeds = { utilization: FEED_OK, models: FEED_OK };
       feedHits = { utilization: 0, models: 0 };
       log.clear();
@@ -87,10 +124,23 @@ export async function startFakeChutes(options: FakeChutesOptions = {}): Promise<
     state: () => ({ behaviors: behaviors.snapshot(), feeds: { ...feeds }, feedHits: { ...feedHits } }),
   };
 
-  // Served models: the catalogue, any model a test scripted, and any id in replaced `/v1/models` rows.
+  // Served models: the catalogue, any model a test scripted, and any id in the `/v1/models` rows served.
   function isKnownModel(id: string): boolean {
     if (catalogueIds.has(id) || scriptedModels.has(id)) return true;
-    return (feeds.models.rows ?? []).some((row) => isRecord(row) && row.id === id);
+    return entryOf(id) !== undefined;
+  }
+
+  function entryOf(id: string): Record<string, unknown> | undefined {
+    const rows = feeds.models.rows ?? defaultRows.models();
+    return rows.find((row): row is Record<string, unknown> => isRecord(row) && row.id === id);
+  }
+
+  /** What the engine behind `model` serves: a limit set for it, else what its feed entry states. */
+  function limitsOf(model: string): EngineLimits | null {
+    if (!enforcing) return null;
+    if (servedLimits.has(model)) return servedLimits.get(model) ?? null;
+    const entry = entryOf(model);
+    return entry ? limitsFromEntry(entry) : null;
   }
 
   function chuteIdOf(id: string): string {
@@ -122,6 +172,16 @@ export async function startFakeChutes(options: FakeChutesOptions = {}): Promise<
     if (!isKnownModel(model)) return sendJson(res, 404, { detail: `model not found: ${model}` });
     const behavior = behaviors.take(model);
     entry.behavior = behavior.kind;
+    const limits = behavior.kind === "healthy" ? limitsOf(model) : null;
+    const refusal = limits ? refuseIfUnfit(model, json, limits) : null;
+    if (refusal?.kind === "status") {
+      entry.behavior = "refused";
+      return sendText(res, refusal.status, "application/json", refusal.body);
+    }
+    if (refusal?.kind === "stream") {
+      entry.behavior = "refused";
+      return sendText(res, 200, "text/event-stream; charset=utf-8", refusal.body);
+    }
     const run = {
       res,
       socket: req.socket,

@@ -7,9 +7,13 @@ import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { openAPIRouteHandler } from "hono-openapi";
 import type { AppEnv } from "./app-env.ts";
-import { type Failure, FailureError, failureHeaders, failureMessage, failureStatus } from "./core/failure.ts";
+import { type Failure, FailureError, failureHeaders, failureStatus } from "./core/failure.ts";
 import { noteLocation } from "./isolate/isolate-state.ts";
-import { anthropicErrorBody, anthropicFailureStatus } from "./protocols/anthropic/errors.ts";
+import {
+  anthropicErrorBody,
+  anthropicFailureMessage,
+  anthropicFailureStatus,
+} from "./protocols/anthropic/errors.ts";
 import { toOpenAIError } from "./protocols/openai/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { completionsRoutes } from "./routes/completions.ts";
@@ -108,7 +112,7 @@ function renderFailure(c: Context<AppEnv>, failure: Failure): Response {
   if (c.req.path === "/v1/messages" || c.req.path.startsWith("/v1/messages/")) {
     const status = anthropicFailureStatus(failure);
     const requestId = c.get("requestId");
-    const body = anthropicErrorBody(status, failureMessage(failure), requestId);
+    const body = anthropicErrorBody(status, anthropicFailureMessage(failure), requestId);
     return c.json(body, status as ContentfulStatusCode, {
       ...failureHeaders(failure),
       "request-id": requestId,

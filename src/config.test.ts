@@ -27,7 +27,7 @@ describe("parseConfig", () => {
         },
         upstream: {
           baseUrl: "https://llm.chutes.ai",
-          maxRequestBytes: 1_048_576,
+          maxRequestBytes: 33_554_432,
           maxAttempts: 5,
           headerTimeoutMs: 10_000,
           firstByteTimeoutMs: 120_000,

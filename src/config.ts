@@ -95,7 +95,7 @@ const ENV_SCHEMA = v.object({
   MODELS_REFRESH_MS: v.optional(numberText(0), "300000"),
   READYZ_MAX_SNAPSHOT_AGE_MS: v.optional(numberText(1), "20000"),
   READYZ_MAX_ALLOWLIST_AGE_MS: v.optional(numberText(1), "600000"),
-  MAX_REQUEST_BYTES: v.optional(numberText(1), "1048576"),
+  MAX_REQUEST_BYTES: v.optional(numberText(1), "33554432"),
   MAX_MODEL_LIST_ITEMS: v.optional(numberText(1), "8"),
   MAX_ATTEMPTS: v.optional(numberText(1), "5"),
   UPSTREAM_HEADER_TIMEOUT_MS: v.optional(numberText(1), "10000"),

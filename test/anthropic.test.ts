@@ -13,7 +13,7 @@ import { callRouter, callRouterWith, forgetCachedView, ROUTER_ORIGIN, settle } f
 import { useRoutingFixture } from "./support/setup-routing.ts";
 import { calledModels, serveUpstream, status, streamBody, UPSTREAM_CHAT_URL } from "./support/upstream.ts";
 
-const [ALPHA, BETA] = HEALTHY_RANKING as [string, string];
+const [ALPHA, BETA, GAMMA] = HEALTHY_RANKING as [string, string, string];
 const stub = useRoutingFixture();
 
 function client(options: { apiKey?: string; vars?: Record<string, string> } = {}): Anthropic {
@@ -313,17 +313,26 @@ describe("errors in Anthropic's shape", () => {
     ).toBe("request_too_large");
   });
 
-  it("words an upstream context-length error the way Anthropic does, so clients that compact on it keep working", async () => {
+  it("words an engine's context-length refusal the way Claude Code acts on, in direct mode and when nothing fits", async () => {
     const vllm =
       '{"object":"error","message":"This model\'s maximum context length is 32768 tokens. However, you requested 40000 tokens (38000 in the messages, 2000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","code":400}';
-    serveUpstream(stub(), { [ALPHA]: status(400, vllm) });
-    const error = (await client()
-      .messages.create(ASK)
-      .catch((caught: unknown) => caught)) as InstanceType<typeof Anthropic.APIError>;
-    expect(error.status).toBe(400);
-    expect((error.error as { error: { message: string } }).error.message).toBe(
-      "input length and `max_tokens` exceed context limit: 38000 + 2000 > 32768, decrease input length or `max_tokens` and try again",
-    );
+    serveUpstream(stub(), {
+      [ALPHA]: status(400, vllm),
+      [BETA]: status(400, vllm),
+      [GAMMA]: status(400, vllm),
+    });
+    for (const model of [ALPHA, ASK.model]) {
+      const error = (await client()
+        .messages.create({ ...ASK, model })
+        .catch((caught: unknown) => caught)) as InstanceType<typeof Anthropic.APIError>;
+      expect(error.status).toBe(400);
+      expect((error.error as { error: { message: string } }).error.message).toBe(
+        "prompt is too long: 38000 tokens > 32768 maximum",
+      );
+    }
+    // Direct mode passed its one refusal back. The alias moved on from ALPHA's refusal to GAMMA without asking
+    // BETA, whose 32,768-token window cannot hold the 38,000 tokens the engine counted; then said so.
+    expect(calledModels(stub())).toEqual([ALPHA, ALPHA, GAMMA]);
   });
 
   it("refuses a request without max_tokens as invalid_request_error naming the field", async () => {

@@ -197,7 +197,13 @@ describe("Chutes feeds as they really look", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data: Array<Record<string, unknown>> };
     expect(body.data.map((model) => model.id)).toEqual([ALIAS, TEE_ALIAS, LIVE_QWEN, LIVE_DEEPSEEK_TEE]);
-    expect(body.data.slice(2)).toEqual(LIVE_MODELS.data);
+    // Every field as sent, plus the window the router routes by (the smaller of context_length and max_model_len).
+    expect(body.data.slice(2)).toEqual(
+      LIVE_MODELS.data.map((model) => ({
+        ...model,
+        context_window: Math.min(model.context_length, model.max_model_len),
+      })),
+    );
   });
 
   it("routes the TEE alias only to the model Chutes marks confidential_compute, without asking Chutes for attestation evidence", async () => {

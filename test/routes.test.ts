@@ -101,18 +101,39 @@ describe("GET /readyz", () => {
 });
 
 describe("GET /v1/models", () => {
-  it("lists both aliases first, then every allowlisted model with its upstream metadata", async () => {
+  it("lists both aliases first, with the best their candidates offer, then every model with its metadata and window", async () => {
     serveHealthyFeeds(stub);
     await runCron();
     const response = await callRouter("/v1/models");
     expect(response.status).toBe(200);
     const body = (await response.json()) as { object: string; data: Array<Record<string, unknown>> };
     expect(body.object).toBe("list");
+    const alias = { object: "model", created: 0, owned_by: "autopilot", max_output_length: null };
     expect(body.data.slice(0, 2)).toEqual([
-      { id: "chutesai/AutoPilot", object: "model", created: 0, owned_by: "autopilot" },
-      { id: "chutesai/AutoPilot-TEE", object: "model", created: 0, owned_by: "autopilot" },
+      {
+        id: "chutesai/AutoPilot",
+        ...alias,
+        // alpha: 131,072 tokens with tools and JSON mode; beta and gamma state no features.
+        context_length: 131_072,
+        input_modalities: ["text"],
+        supported_features: ["tools", "json_mode"],
+        context_length_with: { tools: 131_072 },
+      },
+      {
+        id: "chutesai/AutoPilot-TEE",
+        ...alias,
+        context_length: 65_536,
+        input_modalities: ["text"],
+        supported_features: [],
+        context_length_with: {},
+      },
     ]);
-    expect(body.data.slice(2)).toEqual(MODELS_HEALTHY.data);
+    expect(body.data.slice(2)).toEqual(
+      MODELS_HEALTHY.data.map((model) => ({
+        ...model,
+        context_window: Math.min(model.context_length, model.max_model_len ?? Infinity),
+      })),
+    );
   });
 
   it("answers 500 invalid_config when the configuration is bad", async () => {

@@ -3,6 +3,7 @@
 // as digests (core/outcome-digest.ts), merged per location by the aggregator objects.
 import type { Config } from "../config.ts";
 import type { BreakerState } from "../core/breaker.ts";
+import { mergeLimitMaps } from "../core/capabilities.ts";
 import type { ModelStats } from "../core/model-health.ts";
 import type { OutcomeReport } from "../core/outcome.ts";
 import {
@@ -36,7 +37,10 @@ export function applyOutcomeReports(
   return applyOutcomeDigest(view, digestReports(reports, nowMs), config, writer, nowMs);
 }
 
-/** Writes what a digest changes; returns the view with the new breakers and model health. */
+/**
+ * Writes what a digest changes; returns the view with the new breakers, model health and learned limits
+ * (kept in memory only: a limit lost with the object is learned again from the next refusal).
+ */
 export function applyOutcomeDigest(
   view: RoutingView,
   digest: OutcomeDigest,
@@ -59,5 +63,6 @@ export function applyOutcomeDigest(
   const { counters } = digest;
   writer.addCounters(counters);
   writer.addRecentFailovers(counters, nowMs, RECENT_FAILOVERS_MS);
-  return { ...view, breakers, health };
+  const limits = mergeLimitMaps({ ...view.limits }, digest.limits ?? {}, nowMs);
+  return { ...view, breakers, health, limits };
 }

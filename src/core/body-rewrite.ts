@@ -1,24 +1,50 @@
-// Replaces the top-level `model` value in the client's raw JSON text and nothing else: key order, whitespace,
-// number spellings (1.0, 1e3, integers beyond 2^53) and every other byte stay as the client sent them.
-// Works on text already validated by JSON.parse.
+// Replaces the top-level `model` value in the client's raw JSON text, and lowers its requested output when it
+// must fit a model (docs/contract.md §16), and nothing else: key order, whitespace, number spellings (1.0,
+// 1e3, integers beyond 2^53) and every other byte stay as the client sent them. Works on text already
+// validated by JSON.parse.
+
+/** The fields a client may ask for output with; each present one above the limit is lowered to it. */
+const OUTPUT_FIELDS = new Set(["max_completion_tokens", "max_tokens"]);
 
 /** The raw body with every top-level `"model"` value replaced by `model`. */
 export function replaceModel(rawJson: string, model: string): string {
-  const spans = findTopLevelValueSpans(rawJson, "model");
-  if (spans.length === 0) return rawJson;
-  const replacement = JSON.stringify(model);
+  return bodyRewriter(rawJson)(model, null);
+}
+
+/**
+ * A rewriter of one raw body, which finds the fields once: each call gives the body with every top-level
+ * `"model"` set to `model` and, when `maxTokens` is not null, every top-level `max_completion_tokens` /
+ * `max_tokens` above it lowered to it.
+ */
+export function bodyRewriter(rawJson: string): (model: string, maxTokens: number | null) => string {
+  const spans = findTopLevelValueSpans(rawJson);
+  return (model, maxTokens) => rewriteSpans(rawJson, spans, model, maxTokens);
+}
+
+function rewriteSpans(
+  rawJson: string,
+  spans: ReadonlyArray<[string, number, number]>,
+  model: string,
+  maxTokens: number | null,
+): string {
+  const modelText = JSON.stringify(model);
   let out = "";
   let cursor = 0;
-  for (const [start, end] of spans) {
+  for (const [name, start, end] of spans) {
+    let replacement: string | null = null;
+    if (name === "model") replacement = modelText;
+    else if (maxTokens !== null && OUTPUT_FIELDS.has(name) && Number(rawJson.slice(start, end)) > maxTokens)
+      replacement = String(maxTokens);
+    if (replacement === null) continue;
     out += rawJson.slice(cursor, start) + replacement;
     cursor = end;
   }
-  return out + rawJson.slice(cursor);
+  return cursor === 0 ? rawJson : out + rawJson.slice(cursor);
 }
 
-/** [start, end) of each value whose key at depth 1 decodes to `key`. */
-function findTopLevelValueSpans(text: string, key: string): Array<[number, number]> {
-  const spans: Array<[number, number]> = [];
+/** [key, start, end) of each top-level value whose key is `model` or an output field. */
+function findTopLevelValueSpans(text: string): Array<[string, number, number]> {
+  const spans: Array<[string, number, number]> = [];
   let i = skipWhitespace(text, 0);
   if (text[i] !== "{") return spans;
   i += 1;
@@ -34,7 +60,7 @@ function findTopLevelValueSpans(text: string, key: string): Array<[number, numbe
     i = skipWhitespace(text, keyEnd);
     i = skipWhitespace(text, i + 1); // past ':'
     const valueEnd = skipValue(text, i);
-    if (name === key) spans.push([i, valueEnd]);
+    if (name === "model" || OUTPUT_FIELDS.has(name)) spans.push([name, i, valueEnd]);
     i = valueEnd;
   }
   return spans;
@@ -76,4 +102,21 @@ function skipValue(text: string, i: number): number {
   let j = i;
   while (j < text.length && !",}] \n\r\t".includes(text[j] ?? "")) j += 1;
   return j;
+}
+
+/**
+ * Upstream bodies from a chat body the router built (a translated request): serialized once, then each
+ * candidate's `model` and output limit are put in front, so a large body is not serialized per attempt.
+ */
+export function chatBodyWriter(
+  chat: Readonly<Record<string, unknown>>,
+): (model: string, maxTokens: number | null) => string {
+  const { model: _model, max_tokens: requested, ...rest } = chat;
+  const tail = JSON.stringify(rest).slice(1);
+  const separator = tail === "}" ? "" : ",";
+  return (model, maxTokens) => {
+    const limit = maxTokens ?? requested;
+    const head = `{"model":${JSON.stringify(model)}${limit === undefined ? "" : `,"max_tokens":${JSON.stringify(limit)}`}`;
+    return `${head}${separator}${tail}`;
+  };
 }

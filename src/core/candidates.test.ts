@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BreakerState } from "./breaker.ts";
-import { type CandidatePlanInput, planCandidates, probeCandidates } from "./candidates.ts";
+import { type CandidatePlanInput, modeModels, planCandidates, probeCandidates } from "./candidates.ts";
 import type { ModelStats } from "./model-health.ts";
 import type { Candidate } from "./ranking.ts";
 
@@ -27,9 +27,10 @@ const DEGRADED_AT_1000: ModelStats = {
   lastSampleMs: 1000,
   degraded: true,
 };
+const RANKED = [candidate("a"), candidate("b"), candidate("c-TEE", true)];
 const BASE: CandidatePlanInput = {
-  mode: { kind: "alias", confidentialOnly: false },
-  ranked: [candidate("a"), candidate("b"), candidate("c-TEE", true)],
+  models: ["a", "b", "c-TEE"],
+  unknownFit: new Set(),
   breakers: {},
   breakerOptions: { failureThreshold: 3, cooldownMs: 30_000 },
   health: {},
@@ -40,15 +41,39 @@ const BASE: CandidatePlanInput = {
   nowMs: 2000,
 };
 
-describe("planCandidates", () => {
+describe("modeModels", () => {
   it("uses the ranking in alias mode and only confidential models for the TEE alias", () => {
-    expect(planCandidates(BASE)).toEqual(["a", "b", "c-TEE"]);
-    expect(planCandidates({ ...BASE, mode: { kind: "alias", confidentialOnly: true } })).toEqual(["c-TEE"]);
+    expect(modeModels({ kind: "alias", confidentialOnly: false }, RANKED)).toEqual(["a", "b", "c-TEE"]);
+    expect(modeModels({ kind: "alias", confidentialOnly: true }, RANKED)).toEqual(["c-TEE"]);
   });
 
   it("uses the client's order in list mode and the one model in direct mode", () => {
-    expect(planCandidates({ ...BASE, mode: { kind: "list", models: ["z", "a"] } })).toEqual(["z", "a"]);
-    expect(planCandidates({ ...BASE, mode: { kind: "direct", model: "z" } })).toEqual(["z"]);
+    expect(modeModels({ kind: "list", models: ["z", "a"] }, RANKED)).toEqual(["z", "a"]);
+    expect(modeModels({ kind: "direct", model: "z" }, RANKED)).toEqual(["z"]);
+  });
+});
+
+describe("planCandidates", () => {
+  it("keeps the fitting models' order when nothing is open, degraded or unknown", () => {
+    expect(planCandidates(BASE)).toEqual(["a", "b", "c-TEE"]);
+  });
+
+  it("tries models the feed says too little about after the healthy known fits, before degraded ones", () => {
+    const unknownFit = new Set(["a"]);
+    expect(planCandidates({ ...BASE, unknownFit })).toEqual(["b", "c-TEE", "a"]);
+    expect(planCandidates({ ...BASE, unknownFit, health: { b: DEGRADED_AT_1000 } })).toEqual([
+      "c-TEE",
+      "a",
+      "b",
+    ]);
+  });
+
+  it("keeps a sticky model first even when the feed says too little about it", () => {
+    expect(planCandidates({ ...BASE, unknownFit: new Set(["b"]), stickyModel: "b" })).toEqual([
+      "b",
+      "a",
+      "c-TEE",
+    ]);
   });
 
   it("puts the sticky model first when it is a candidate, keeping the others' order", () => {

@@ -12,13 +12,22 @@ export type FailoverReason =
   | "upstream_first_body_byte_timeout"
   | "upstream_first_body_byte_error";
 
-/** How a status is handled before any body byte is read. */
-export type StatusClass = "success" | "retryable_status" | "maybe_overloaded" | "passthrough";
+/**
+ * How a status is handled before any body byte is read. `maybe_refused`: the statuses an engine refuses a
+ * request that does not fit the model with (docs/contract.md §16); the body says whether it did.
+ */
+export type StatusClass =
+  | "success"
+  | "retryable_status"
+  | "maybe_overloaded"
+  | "maybe_refused"
+  | "passthrough";
 
 export function classifyStatus(status: number): StatusClass {
   if (status >= 200 && status < 300) return "success";
   if (status === 500 || status === 502 || status === 503 || status === 504) return "retryable_status";
   if (status === 429) return "maybe_overloaded";
+  if (status === 400 || status === 413 || status === 422) return "maybe_refused";
   return "passthrough";
 }
 

@@ -3,6 +3,7 @@
 // and decided here; each protocol renders the body in its own shape with one exhaustive switch
 // (protocols/openai/errors.ts), so a new kind does not compile until every protocol maps it.
 import type { BudgetPeriod } from "./budget-period.ts";
+import type { Capability } from "./capabilities.ts";
 import type { FailoverReason } from "./failover-policy.ts";
 import type { RateState } from "./key-ledger.ts";
 import type { NotReadyCode } from "./readiness.ts";
@@ -20,6 +21,10 @@ export type Failure =
   | { kind: "invalid_model_list"; message: string }
   | { kind: "unknown_model"; models: readonly string[] }
   | { kind: "no_candidates" }
+  /** No model the request may go to has room for its prompt and a useful answer (docs/contract.md §16). */
+  | { kind: "context_length_exceeded"; inputTokens: number; outputTokens: number; windowTokens: number }
+  /** No model the request may go to has a capability it needs (§16). */
+  | { kind: "model_capability_unavailable"; capabilities: readonly Capability[]; model: string }
   /** The last attempt failed in a way that leaves no upstream answer to pass on. */
   | { kind: "upstream_failed"; reason: FailoverReason }
   | { kind: "client_cancel" }
@@ -71,6 +76,8 @@ export function failureStatus(failure: Failure): number {
     case "missing_model":
     case "invalid_model_list":
     case "unknown_model":
+    case "context_length_exceeded":
+    case "model_capability_unavailable":
       return 400;
     case "no_candidates":
     case "not_ready":
@@ -116,6 +123,8 @@ export function failureCode(failure: Failure): string {
     case "invalid_model_list":
     case "unknown_model":
     case "no_candidates":
+    case "context_length_exceeded":
+    case "model_capability_unavailable":
     case "client_cancel":
     case "not_found":
     case "method_not_allowed":
@@ -172,6 +181,12 @@ export function failureMessage(failure: Failure): string {
       return `Unknown model: ${failure.models.join(", ")}`;
     case "no_candidates":
       return "No model is available to route this request to";
+    case "context_length_exceeded": {
+      const { inputTokens, outputTokens, windowTokens } = failure;
+      return `This model's maximum context length is ${windowTokens} tokens. However, you requested about ${inputTokens + outputTokens} tokens (${inputTokens} of input, ${outputTokens} for the completion). Please reduce the length of the messages or completion.`;
+    }
+    case "model_capability_unavailable":
+      return `No model behind ${failure.model} supports ${failure.capabilities.map(describeCapability).join(" together with ")}`;
     case "upstream_failed":
       return upstreamFailureMessage(failure.reason);
     case "client_cancel":
@@ -196,6 +211,19 @@ export function failureMessage(failure: Failure): string {
       return "The admin API is off: set the ADMIN_API_KEY secret to turn it on";
     case "key_not_found":
       return `No key with id ${failure.id}`;
+  }
+}
+
+function describeCapability(capability: Capability): string {
+  switch (capability) {
+    case "tools":
+      return "tool use";
+    case "images":
+      return "image input";
+    case "json_schema":
+      return "structured outputs (response_format json_schema)";
+    case "json_object":
+      return "JSON mode (response_format json_object)";
   }
 }
 

@@ -4,7 +4,8 @@
 // per location per second. Per model, a digest keeps what the breaker needs (failures before the first
 // success, whether there was a success, failures after the last one: applied in that order they leave the
 // breaker exactly where the whole sequence would, because a success closes it whatever came before), counts
-// for the failure rate, and the latest times to first byte. Counters are summed by metric and labels.
+// for the failure rate, and the latest times to first byte. Counters are summed by metric and labels. Limits
+// that engines' refusals showed (docs/contract.md §16) travel along, merged to the tightest.
 import {
   type BreakerOptions,
   type BreakerState,
@@ -12,6 +13,7 @@ import {
   recordBreakerFailure,
   recordBreakerSuccess,
 } from "./breaker.ts";
+import { LEARNED_LIMIT_TTL_MS, type LearnedLimit, mergeLimitMaps } from "./capabilities.ts";
 import {
   MIN_BASELINE_SAMPLES,
   type ModelStats,
@@ -44,10 +46,12 @@ export interface OutcomeDigest {
   reports: number;
   models: Record<string, ModelDigest>;
   counters: CounterDelta[];
+  /** What refusals showed about models' limits, each held until its `untilMs`. */
+  limits: Record<string, LearnedLimit>;
 }
 
 export function emptyDigest(): OutcomeDigest {
-  return { reports: 0, models: {}, counters: [] };
+  return { reports: 0, models: {}, counters: [], limits: {} };
 }
 
 /** A digest of one batch of reports, seen at `nowMs`. */
@@ -70,6 +74,11 @@ export function digestReports(reports: readonly ReportFacts[], nowMs: number): O
     const committed = report.attempts.find((attempt) => attempt.outcome === "committed");
     if (committed?.ms !== undefined && report.stream?.eventStream) {
       keepLatest(modelEntry(digest, committed.model).ttfb, [{ ms: committed.ms, atMs: nowMs }]);
+    }
+    for (const { model, learned } of report.attempts) {
+      if (!learned) continue;
+      const limit = { ...learned, untilMs: nowMs + LEARNED_LIMIT_TTL_MS };
+      mergeLimitMaps(digest.limits, { [model]: limit }, nowMs);
     }
   }
   digest.counters = tallyCounters(reports);
@@ -105,6 +114,8 @@ export function mergeDigest(earlier: OutcomeDigest, later: OutcomeDigest): Outco
     else counters.set(counterId(counter), { ...counter, labels: { ...counter.labels } });
   }
   earlier.counters = [...counters.values()];
+  // A digest from before limits travelled has none.
+  earlier.limits = mergeLimitMaps(earlier.limits ?? {}, later.limits ?? {}, 0);
   return earlier;
 }
 

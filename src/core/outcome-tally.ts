@@ -13,7 +13,8 @@ import { type AttemptRecord, isFailedStream, type OutcomeReport } from "./outcom
 /** What the tally reads of a report. */
 export type ReportFacts = Omit<OutcomeReport, "attempts" | "stream" | "usage"> & {
   attempts: ReadonlyArray<
-    Pick<AttemptRecord, "model" | "outcome" | "reason"> & Partial<Pick<AttemptRecord, "ms" | "hedge">>
+    Pick<AttemptRecord, "model" | "outcome" | "reason"> &
+      Partial<Pick<AttemptRecord, "ms" | "hedge" | "learned">>
   >;
   stream?: OutcomeReport["stream"];
   usage?: OutcomeReport["usage"];

@@ -2,26 +2,45 @@
 // the request's log line (docs/contract.md §11), the sticky policy (§5) and the outcome report batched per
 // isolate to the control-plane object (breakers, counters, observed latency). Plain data: it crosses Durable
 // Object RPC as is.
+import type { Capability } from "./capabilities.ts";
+import type { RefusalReason } from "./engine-refusal.ts";
 import type { FailoverReason } from "./failover-policy.ts";
 
 /**
  * How one upstream attempt ended before anything was committed. `cancelled`: the client went away first;
- * `hedge_lost`: another attempt of the same request committed first (docs/contract.md §13). Neither is the
- * model's failure.
+ * `hedge_lost`: another attempt of the same request committed first (docs/contract.md §13); `refused`: the
+ * engine said the request does not fit the model (§16). None of these is the model's failure.
  */
-export type AttemptOutcome = "committed" | "retryable" | "passthrough" | "cancelled" | "hedge_lost";
+export type AttemptOutcome =
+  | "committed"
+  | "retryable"
+  | "passthrough"
+  | "refused"
+  | "cancelled"
+  | "hedge_lost";
 
 export interface AttemptRecord {
   model: string;
   outcome: AttemptOutcome;
-  /** Set for retryable failures. */
-  reason: FailoverReason | null;
+  /** Set for retryable failures and refusals. */
+  reason: FailoverReason | RefusalReason | null;
   /** The upstream status, when there was one. */
   status: number | null;
   /** From the attempt's start to its verdict: for a committed attempt, the model's time to first byte. */
   ms: number;
   /** Present on the extra attempt a hedge started (docs/contract.md §13). */
   hedge?: true;
+  /** The output this attempt asked for, when it was lowered to fit the model (docs/contract.md §16). */
+  maxTokens?: number;
+  /** What the engine's refusal showed about the model, beyond what the models feed says (§16). */
+  learned?: LimitFacts;
+}
+
+/** A model's limits as one refusal showed them. */
+export interface LimitFacts {
+  windowTokens: number | null;
+  maxImages: number | null;
+  lacks: Capability[];
 }
 
 /** How a committed answer's body ended (docs/contract.md §7, §13). */

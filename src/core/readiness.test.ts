@@ -24,6 +24,8 @@ const READY_VIEW: RoutingView = {
   breakers: {},
   health: {},
   pricing: {},
+  capabilities: {},
+  limits: {},
 };
 
 describe("evaluateReadiness", () => {

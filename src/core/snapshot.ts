@@ -1,6 +1,7 @@
 // The routing view: what the control-plane object hands to isolates (ranked candidates, allowlist, feed
 // freshness, breakers). Plain data, so it crosses Durable Object RPC as is.
 import type { BreakerState } from "./breaker.ts";
+import { capabilitiesByModel, type LearnedLimit, type ModelCapabilities } from "./capabilities.ts";
 import type { ModelEntry, UtilizationRow } from "./feeds.ts";
 import type { ModelStats } from "./model-health.ts";
 import { type Candidate, rankCandidates } from "./ranking.ts";
@@ -28,6 +29,10 @@ export interface RoutingView {
   health: Record<string, ModelStats>;
   /** Each allowlisted model's price from the models feed, for spend (docs/contract.md §15). */
   pricing: Record<string, ModelPricing>;
+  /** What each allowlisted model can serve, from the models feed (docs/contract.md §16). */
+  capabilities: Record<string, ModelCapabilities>;
+  /** What engines' refusals taught the fleet since, until each entry's `untilMs` (§16). */
+  limits: Record<string, LearnedLimit>;
 }
 
 export const EMPTY_FEED_STATUS: FeedStatus = {
@@ -58,11 +63,12 @@ export function emptyFeeds(): Feeds {
   };
 }
 
-/** The routing view of stored feeds, breakers and model health. */
+/** The routing view of stored feeds, breakers, model health and learned limits. */
 export function buildView(
   feeds: Feeds,
   breakers: RoutingView["breakers"],
   health: RoutingView["health"],
+  limits: RoutingView["limits"] = {},
 ): RoutingView {
   return {
     candidates: rankSnapshot(feeds.utilization.rows, feeds.models.rows),
@@ -72,6 +78,8 @@ export function buildView(
     breakers,
     health,
     pricing: pricesOf(feeds.models.rows),
+    capabilities: capabilitiesByModel(feeds.models.rows),
+    limits,
   };
 }
 

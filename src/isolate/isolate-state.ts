@@ -1,8 +1,9 @@
 // Everything an isolate keeps between requests, in one place: the routing view and model caches, the sticky
-// cache, the half-open probes it holds, the outcome queue and the managed keys' leases. Kept per Worker env in a WeakMap (an isolate
-// gets the same env object on every request), so no module holds an env of its own and a differently
-// configured env in tests gets state of its own.
+// cache, the half-open probes it holds, the outcome queue, the managed keys' leases and the models' learned
+// limits. Kept per Worker env in a WeakMap (an isolate gets the same env object on every request), so no
+// module holds an env of its own and a differently configured env in tests gets state of its own.
 import { readConfig } from "../config.ts";
+import type { LearnedLimit } from "../core/capabilities.ts";
 import { digestReports } from "../core/outcome-digest.ts";
 import { controlPlaneStub } from "../state/control-plane.ts";
 import { keyDirectoryStub, keyLedgerStub } from "../state/key-objects.ts";
@@ -22,6 +23,11 @@ export interface IsolateState {
   probes: ProbeSet;
   outcomes: OutcomeQueue;
   keys: KeyLeases;
+  /**
+   * What engines' refusals taught this isolate about models' limits (docs/contract.md §16), used at once;
+   * the fleet learns the same through the outcome reports.
+   */
+  limits: Record<string, LearnedLimit>;
 }
 
 const states = new WeakMap<object, IsolateState>();
@@ -64,6 +70,7 @@ function createIsolateState(env: Env): IsolateState {
     views,
     sticky: createStickyCache((key) => env.STICKY_SHARD.getByName(shardNameOf(key)).lookup(key)),
     probes: createProbeSet(),
+    limits: {},
     outcomes: createOutcomeQueue({
       reportOutcomes: (reports) => aggregator().report(digestReports(reports, Date.now())),
       applySticky: (name, writes) => env.STICKY_SHARD.getByName(name).apply(writes),

@@ -28,7 +28,8 @@ export function recordRouting(log: RequestLogHandle, result: RoutingResult): voi
 
 /**
  * `x-request-id` and `x-chutes-autopilot-attempts` on every answer after attempts, plus
- * `x-chutes-autopilot-selected` in alias and list modes when a model answered.
+ * `x-chutes-autopilot-selected` in alias and list modes when a model answered, and
+ * `x-chutes-autopilot-max-tokens` when the answering model was asked for less output than the client (§16).
  */
 export function routerHeaders(meta: ResponseMeta, result: RoutingResult): Headers {
   const headers = new Headers({
@@ -38,6 +39,9 @@ export function routerHeaders(meta: ResponseMeta, result: RoutingResult): Header
   const selected = result.kind === "committed" || result.kind === "upstream_answer" ? result.model : null;
   if (result.trace.mode !== "direct" && selected !== null)
     headers.set("x-chutes-autopilot-selected", selected);
+  const lowered = result.trace.attempts.findLast((attempt) => attempt.model === selected)?.maxTokens;
+  if (selected !== null && lowered !== undefined)
+    headers.set("x-chutes-autopilot-max-tokens", String(lowered));
   return headers;
 }
 

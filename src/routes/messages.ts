@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { describeRoute, resolver } from "hono-openapi";
 import type { AppEnv } from "../app-env.ts";
 import { FailureError } from "../core/failure.ts";
-import { estimateInputTokens } from "../protocols/anthropic/count-tokens.ts";
+import { countInputTokens } from "../protocols/anthropic/count-tokens.ts";
 import { anthropicCredential, readJsonObject } from "../protocols/anthropic/http.ts";
 import { handleAnthropicMessages } from "../protocols/anthropic/messages.ts";
 import { MESSAGES_REQUEST } from "../protocols/anthropic/request-schema.ts";
@@ -37,9 +37,8 @@ messagesRoutes.post("/messages/count_tokens", requireConfig, async (c) => {
   const ctx = createRoutingContext(c.env, config, Date.now(), (promise) => c.executionCtx.waitUntil(promise));
   await admitOrThrow(ctx, anthropicCredential(c.req.raw.headers), c.get("log"));
   const body = readJsonObject(await readBodyWithLimit(c.req.raw, config.upstream.maxRequestBytes));
-  if (!Array.isArray(body.messages)) {
-    throw new FailureError({ kind: "invalid_request", message: "messages: must be an array of messages" });
-  }
+  const counted = countInputTokens(body);
+  if (!counted.ok) throw new FailureError({ kind: "invalid_request", message: counted.message });
   c.header("request-id", c.get("requestId"));
-  return c.json({ input_tokens: estimateInputTokens(body) });
+  return c.json({ input_tokens: counted.tokens });
 });

@@ -2,6 +2,13 @@
 
 import type { Config } from "../config.ts";
 import { type BreakerPhase, breakerPhase } from "../core/breaker.ts";
+import { modeModels } from "../core/candidates.ts";
+import {
+  type CapabilitySummary,
+  summarizeCapabilities,
+  UNKNOWN_CAPABILITIES,
+  withLimit,
+} from "../core/capabilities.ts";
 import { type HealthPhase, healthPhase, recentTtfbMs } from "../core/model-health.ts";
 import type { Candidate } from "../core/ranking.ts";
 import type { Readiness } from "../core/readiness.ts";
@@ -31,8 +38,17 @@ export interface StatusModel {
       baselineTtfbMs: number | null;
       failureRate: number | null;
       health: HealthPhase;
+      /** What the model can serve (docs/contract.md §16): the feed's word, narrowed by what refusals taught. */
+      windowTokens: number | null;
+      maxOutputTokens: number | null;
+      /** Capabilities the model has (`tools`, `images`, `json_schema`); unknown ones are left out. */
+      serves: string[];
+      /** A window smaller than the feed states, learned from an engine's refusal; null when none holds. */
+      learnedWindowTokens: number | null;
     }
   >;
+  /** What each alias's candidates offer at best (docs/contract.md §16). */
+  aliases: Array<{ id: string } & CapabilitySummary>;
   recentFailovers: { windowMs: number; reasons: Array<{ reason: string; count: number }> };
   generatedAt: string;
   /** Managed keys (docs/contract.md §15), when ADMIN_API_KEY is set. */
@@ -46,6 +62,14 @@ export function buildStatusModel(
   nowMs: number,
 ): StatusModel {
   const { view } = metrics;
+  const capabilitiesOf = (model: string) =>
+    withLimit(view.capabilities?.[model] ?? UNKNOWN_CAPABILITIES, view.limits?.[model], nowMs);
+  const alias = (id: string, confidentialOnly: boolean) => ({
+    id,
+    ...summarizeCapabilities(
+      modeModels({ kind: "alias", confidentialOnly }, view.candidates).map(capabilitiesOf),
+    ),
+  });
   return {
     ready: readiness.ready,
     notReadyCode: readiness.ready ? null : readiness.code,
@@ -62,10 +86,29 @@ export function buildStatusModel(
         baselineTtfbMs: stats && stats.samples > 0 ? Math.round(stats.baselineTtfbMs) : null,
         failureRate: stats ? stats.failureRate : null,
         health: healthPhase(stats, config.slowModel, nowMs),
+        ...capabilityFacts(view, candidate.name, nowMs),
       };
     }),
+    aliases: [alias(config.modes.aliasModel, false), alias(config.modes.teeAliasModel, true)],
     recentFailovers: { windowMs: metrics.recentWindowMs, reasons: metrics.recentFailovers },
     generatedAt: new Date(nowMs).toISOString(),
+  };
+}
+
+function capabilityFacts(view: ControlPlaneMetrics["view"], model: string, nowMs: number) {
+  const stated = view.capabilities?.[model] ?? UNKNOWN_CAPABILITIES;
+  const limit = view.limits?.[model];
+  const caps = withLimit(stated, limit, nowMs);
+  const serves: string[] = [];
+  if (caps.tools) serves.push("tools");
+  if (caps.images) serves.push("images");
+  if (caps.structuredOutputs) serves.push("json_schema");
+  const learned = caps.windowTokens !== stated.windowTokens ? caps.windowTokens : null;
+  return {
+    windowTokens: caps.windowTokens,
+    maxOutputTokens: caps.maxOutputTokens,
+    serves,
+    learnedWindowTokens: learned,
   };
 }
 

@@ -43,6 +43,13 @@ function formatAge(ms: number | null): string {
   return `${Math.round(ms / 60_000)} min`;
 }
 
+/** A token count as people read windows: 40960 → "40k", 262144 → "256k", 1048576 → "1M"; blank when unknown. */
+function formatTokens(tokens: number | null): string {
+  if (tokens === null) return "";
+  if (tokens >= 1_048_576) return `${Math.round(tokens / 1_048_576)}M`;
+  return tokens >= 1024 ? `${Math.round(tokens / 1024)}k` : String(tokens);
+}
+
 function formatTtft(recentMs: number | null, baselineMs: number | null, health: string): string {
   if (recentMs === null) return "";
   const text = `${formatAge(Math.round(recentMs))}${baselineMs === null ? "" : ` (${formatAge(baselineMs)})`}`;
@@ -149,6 +156,17 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
         </div>
       </div>
 
+      <div class="cards" id="aliases">
+        {model.aliases.map((alias) => (
+          <div class="card" data-alias={alias.id}>
+            <div class="muted">{alias.id}: largest window (with tools)</div>
+            <div class="value">
+              {formatTokens(alias.windowTokens)} ({formatTokens(alias.windowTokensWith.tools ?? null)})
+            </div>
+          </div>
+        ))}
+      </div>
+
       <h2>Ranked candidates</h2>
       <div class="scroll">
         <table id="candidates">
@@ -171,6 +189,10 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
                 TTFT
               </th>
               <th class="num wide">failures</th>
+              <th class="num wide" title="context window, tokens; * learned from the engine's refusal">
+                window
+              </th>
+              <th class="wide">serves</th>
               <th>breaker</th>
             </tr>
           </thead>
@@ -190,6 +212,11 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
                 <td class="num wide">
                   {c.failureRate === null ? "" : `${(c.failureRate * 100).toFixed(0)}%`}
                 </td>
+                <td class="num wide" data-window={c.windowTokens ?? ""}>
+                  {formatTokens(c.windowTokens)}
+                  {c.learnedWindowTokens === null ? "" : "*"}
+                </td>
+                <td class="wide">{c.serves.join(" ")}</td>
                 <td class={`phase-${c.breaker}`}>{c.breaker.replace("_", "-")}</td>
               </tr>
             ))}

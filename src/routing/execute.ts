@@ -1,7 +1,16 @@
 // Stage 3, execute: the upstream attempts, in plan order, until one commits or the failover table says stop
 // (docs/contract.md §7), hedged in alias and list modes when HEDGE_AFTER_MS is set (§13, never in direct
-// mode: there is no other model). Holds this isolate's claim on the models it probes until it decides.
-
+// mode: there is no other model). Each attempt asks for the output that fits its model (§16). An engine's
+// refusal moves an alias or list request on to the next candidate that still fits once the engine has counted
+// the prompt, and what it showed about the model is learned at once by this isolate (and by the fleet through
+// the outcome report); in direct mode it goes back to the client. Holds this isolate's claim on the models it
+// probes until it decides.
+import { LEARNED_LIMIT_TTL_MS, mergeLimitMaps } from "../core/capabilities.ts";
+import type { EngineRefusal } from "../core/engine-refusal.ts";
+import { judgeFit, type Misfit } from "../core/fit.ts";
+import { nothingFits } from "../core/fit-plan.ts";
+import type { LimitFacts } from "../core/outcome.ts";
+import { limitShownBy, misfitShownBy, profileAfter } from "../core/refusal-lessons.ts";
 import { type FailoverResult, runFailover } from "../upstream/failover.ts";
 import { buildUpstreamHeaders } from "../upstream/headers.ts";
 import { isManaged } from "./admit.ts";
@@ -15,13 +24,18 @@ export async function executePlan(
   plan: RoutePlan,
 ): Promise<FailoverResult> {
   const { upstream, auth } = ctx.config;
+  const fit = createFitTracker(ctx, request, plan);
   const releaseProbes = ctx.isolate.probes.claim(plan.probes);
   try {
     return await runFailover({
       candidates: plan.candidates,
       url: `${upstream.baseUrl}${request.upstreamPath}`,
       headers: buildUpstreamHeaders(request.clientHeaders, isManaged(ctx) ? auth.upstreamApiKey : undefined),
-      bodyFor: request.bodyFor,
+      bodyFor: (model) => request.bodyFor(model, fit.maxTokens[model] ?? null),
+      fits: (model) => !fit.ruledOut.has(model),
+      maxTokensFor: (model) => fit.maxTokens[model],
+      onRefusal: fit.onRefusal,
+      nothingFits: fit.nothingFits,
       headerTimeoutMs: upstream.headerTimeoutMs,
       firstByteTimeoutMs: upstream.firstByteTimeoutMs,
       hedgeAfterMs: plan.mode.kind === "direct" ? 0 : ctx.config.hedge.afterMs,
@@ -31,4 +45,54 @@ export async function executePlan(
   } finally {
     releaseProbes();
   }
+}
+
+/**
+ * What one request knows of its fit while its attempts run: the output to ask each candidate for, the
+ * candidates ruled out since the plan, and how to take an engine's refusal.
+ */
+function createFitTracker(ctx: RoutingContext, request: RoutingRequest, plan: RoutePlan) {
+  const movesOn = plan.mode.kind !== "direct";
+  const maxTokens: Record<string, number> = { ...plan.maxTokens };
+  const ruledOut = new Set<string>();
+  const refused: Array<{ model: string; misfit: Misfit }> = [];
+  let profile = request.profile;
+
+  /** Judges the candidates not yet ruled out again, with what the request now knows. */
+  const rejudge = () => {
+    for (const model of plan.candidates) {
+      if (ruledOut.has(model)) continue;
+      const verdict = judgeFit(plan.capabilitiesOf(model), profile);
+      if (verdict.kind === "misfit") {
+        ruledOut.add(model);
+        refused.push({ model, misfit: verdict.misfit });
+      } else if (verdict.maxTokens !== null) maxTokens[model] = verdict.maxTokens;
+      else delete maxTokens[model];
+    }
+  };
+
+  const onRefusal = (
+    model: string,
+    refusal: EngineRefusal,
+  ): { moveOn: boolean; learned: LimitFacts | null } => {
+    const capabilities = plan.capabilitiesOf(model);
+    const sentOutput = maxTokens[model] ?? profile.requestedOutputTokens;
+    const learned = limitShownBy(refusal, capabilities, sentOutput);
+    if (learned) {
+      const limit = { ...learned, untilMs: ctx.now() + LEARNED_LIMIT_TTL_MS };
+      mergeLimitMaps(ctx.isolate.limits, { [model]: limit }, ctx.now());
+    }
+    profile = profileAfter(refusal, profile);
+    ruledOut.add(model);
+    refused.push({ model, misfit: misfitShownBy(refusal, capabilities, profile) });
+    if (movesOn) rejudge();
+    return { moveOn: movesOn, learned };
+  };
+
+  return {
+    maxTokens,
+    ruledOut,
+    onRefusal,
+    nothingFits: () => nothingFits([...plan.misfits, ...refused], profile, request.model),
+  };
 }

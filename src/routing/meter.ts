@@ -23,7 +23,7 @@ export async function reserveForRequest(
 ): Promise<MeterResult> {
   const key = request.key;
   if (!key) return { ok: true, reservation: null };
-  const need = needOf(request.estimate ?? { promptTokens: 0, completionTokens: 0 }, plan);
+  const need = needOf(usageEstimate(request, plan), plan);
   const reserved = await ctx.isolate.keys.reserve(key, need, ctx.now(), ctx.waitUntil);
   trace.keyLedgerWaited = !reserved.ok || reserved.cold;
   if (reserved.ok) return { ok: true, reservation: reserved.reservation };
@@ -88,11 +88,18 @@ export function actualUse(usage: MeteredUsage | null, pricing: ModelPricing | un
 /** How many tokens a request reserves for its answer when it sets no limit of its own. */
 export const DEFAULT_COMPLETION_RESERVE = 1000;
 
-/** The completion tokens a request may use: its own `max_completion_tokens` or `max_tokens`, else the default. */
-export function requestedCompletionTokens(body: Record<string, unknown>): number {
-  for (const field of ["max_completion_tokens", "max_tokens"]) {
-    const value = body[field];
-    if (typeof value === "number" && Number.isSafeInteger(value) && value > 0) return value;
-  }
-  return DEFAULT_COMPLETION_RESERVE;
+/**
+ * What a request is expected to use: its estimated prompt, and the most output any of its candidates will be
+ * asked for (its own limit, lowered per model where the model cannot give it; the default when it set none).
+ */
+export function usageEstimate(
+  request: Pick<RoutingRequest, "profile">,
+  plan: Pick<RoutePlan, "candidates" | "maxTokens">,
+): UsageEstimate {
+  const requested = request.profile.requestedOutputTokens ?? DEFAULT_COMPLETION_RESERVE;
+  const asked = plan.candidates.map((model) => plan.maxTokens[model] ?? requested);
+  return {
+    promptTokens: request.profile.inputTokens,
+    completionTokens: asked.length > 0 ? Math.max(...asked) : requested,
+  };
 }

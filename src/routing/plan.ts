@@ -1,11 +1,14 @@
-// Stage 2, plan: which models this request will try, in order (docs/contract.md §3–§5). Reads the isolate's
-// cached view and sticky cache; direct mode never waits on a Durable Object, alias waits only when its isolate
-// has no view yet, and alias and list wait on a sticky shard only on a local sticky-cache miss.
-import { type CandidatePlanInput, planCandidates, probeCandidates } from "../core/candidates.ts";
+// Stage 2, plan: which models this request will try, in order, and what to ask each for (docs/contract.md
+// §3–§5, §16). Reads the isolate's cached view and sticky cache; direct mode never waits on a Durable Object,
+// alias waits only when its isolate has no view yet, and alias and list wait on a sticky shard only on a local
+// sticky-cache miss. In alias and list modes, models the request does not fit are left out.
+import { type CandidatePlanInput, modeModels, planCandidates, probeCandidates } from "../core/candidates.ts";
+import { type LearnedLimit, UNKNOWN_CAPABILITIES, withLimit } from "../core/capabilities.ts";
 import type { Failure } from "../core/failure.ts";
+import { type CapabilityLookup, nothingFits, planFit } from "../core/fit-plan.ts";
 import { hashSecret } from "../core/managed-key.ts";
 import { findUnknownModels, type RoutingMode, resolveMode } from "../core/model-list.ts";
-import { feedAgeMs } from "../core/snapshot.ts";
+import { feedAgeMs, type RoutingView } from "../core/snapshot.ts";
 import type { ModelPricing } from "../core/spend.ts";
 import { stickyKey, stickySource } from "../core/sticky-key.ts";
 import type { CachedView } from "../isolate/view-cache.ts";
@@ -21,6 +24,12 @@ export interface RoutePlan {
   stickyModel: string | null;
   /** The models' prices from the view this plan read (empty without one). */
   pricing: Record<string, ModelPricing>;
+  /** The output to ask each candidate for, where the request's must be lowered to fit it (§16). */
+  maxTokens: Record<string, number>;
+  /** Each model's capabilities as this plan saw them: the feed's, with what the fleet and isolate learned. */
+  capabilitiesOf: CapabilityLookup;
+  /** The mode's models the request does not fit, and why. */
+  misfits: ReturnType<typeof planFit>["misfits"];
 }
 
 export type PlanResult = { ok: true; plan: RoutePlan } | { ok: false; failure: Failure };
@@ -50,11 +59,19 @@ export async function planRoute(
   const unknown = cached ? findUnknownModels(requestedModels, cached.allowlist) : [];
   if (unknown.length > 0) return { ok: false, failure: { kind: "unknown_model", models: unknown } };
 
+  const capabilitiesOf = capabilityLookup(cached?.view ?? null, isolate.limits, startedMs);
+  const models = modeModels(mode, cached?.view.candidates ?? []);
+  const fit = planFit(models, capabilitiesOf, request.profile, mode.kind !== "direct");
+  if (fit.kept.length === 0 && fit.misfits.length > 0) {
+    trace.snapshotAgeMs = cached ? feedAgeMs(cached.view.utilization, startedMs) : null;
+    return { ok: false, failure: nothingFits(fit.misfits, request.profile, request.model) };
+  }
+
   const key = await stickyKeyOf(ctx, request, mode);
   const stickyModel = key ? await isolate.sticky.lookup(key, startedMs) : null;
   const planInput: CandidatePlanInput = {
-    mode,
-    ranked: cached?.view.candidates ?? [],
+    models: fit.kept,
+    unknownFit: fit.unknown,
     breakers: cached?.view.breakers ?? {},
     breakerOptions: config.breaker,
     health: cached?.view.health ?? {},
@@ -70,7 +87,38 @@ export async function planRoute(
   if (candidates.length === 0) return { ok: false, failure: { kind: "no_candidates" } };
   const probes = probeCandidates(planInput, candidates);
   const pricing = cached?.view.pricing ?? {};
-  return { ok: true, plan: { mode, candidates, probes, stickyKey: key, stickyModel, pricing } };
+  return {
+    ok: true,
+    plan: {
+      mode,
+      candidates,
+      probes,
+      stickyKey: key,
+      stickyModel,
+      pricing,
+      maxTokens: fit.maxTokens,
+      capabilitiesOf,
+      misfits: fit.misfits,
+    },
+  };
+}
+
+/**
+ * Each model's capabilities from the view's models feed, narrowed by what refusals taught the fleet (in the
+ * view) and this isolate (at once, before its report reaches the fleet). Undefined for a model nobody knows.
+ */
+export function capabilityLookup(
+  view: RoutingView | null,
+  isolateLimits: Readonly<Record<string, LearnedLimit>>,
+  nowMs: number,
+): CapabilityLookup {
+  return (model) => {
+    const feed = view?.capabilities?.[model];
+    const fleet = view?.limits?.[model];
+    const local = isolateLimits[model];
+    if (!feed && !fleet && !local) return undefined;
+    return withLimit(withLimit(feed ?? UNKNOWN_CAPABILITIES, fleet, nowMs), local, nowMs);
+  };
 }
 
 /** The client's sticky key (alias and list modes only), with a token hashed so it is never kept raw. */

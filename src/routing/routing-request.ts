@@ -3,6 +3,7 @@
 import { type Failure, failureStatus } from "../core/failure.ts";
 import type { RoutingMode } from "../core/model-list.ts";
 import type { AttemptRecord, StreamOutcome } from "../core/outcome.ts";
+import type { RequestProfile } from "../core/request-profile.ts";
 import type { StickyHeaders } from "../core/sticky-key.ts";
 import type { StreamTally } from "../core/usage-meter.ts";
 import type { AdmittedKey } from "../isolate/key-leases.ts";
@@ -13,8 +14,13 @@ export interface RoutingRequest {
   model: string;
   /** The upstream path, `/v1/chat/completions` or `/v1/completions`. */
   upstreamPath: string;
-  /** The upstream request body for one candidate. */
-  bodyFor(model: string): string;
+  /**
+   * The upstream request body for one candidate: the client's, with `model` set and, when `maxTokens` is not
+   * null, its requested output lowered to that (docs/contract.md §16).
+   */
+  bodyFor(model: string, maxTokens: number | null): string;
+  /** What the request needs from a model: its size, the output it asks for, its capabilities (§16). */
+  profile: RequestProfile;
   /** The client's headers; only those fit to forward reach the upstream (docs/contract.md §6). */
   clientHeaders: Headers;
   /** Where the client's sticky key comes from (docs/contract.md §5). */
@@ -23,8 +29,6 @@ export interface RoutingRequest {
   clientSignal?: AbortSignal;
   /** The managed key the client was admitted with (docs/contract.md §15). */
   key?: AdmittedKey | null;
-  /** What the request is expected to use: reserved from its key's lease until the answer ends. */
-  estimate?: UsageEstimate;
 }
 
 export interface UsageEstimate {

@@ -45,9 +45,7 @@ export function settleResult(
         nowMs: ctx.now(),
       })
     : null;
-  const usage = body
-    ? meterUsage(body.tally, body.stream.eventStream, request.estimate?.promptTokens ?? 0)
-    : null;
+  const usage = body ? meterUsage(body.tally, body.stream.eventStream, request.profile.inputTokens) : null;
   const pricing =
     committedModel === null
       ? undefined

@@ -127,7 +127,7 @@ export class ControlPlane extends DurableObject<Env> {
       Date.now,
     );
     this.#feeds = feeds;
-    this.#view = buildView(feeds, this.#view.breakers, this.#view.health);
+    this.#view = buildView(feeds, this.#view.breakers, this.#view.health, this.#view.limits);
     return { utilization, models, candidates: this.#view.candidates.length };
   }
 }

@@ -1,6 +1,14 @@
 // One upstream attempt for one model, classified by docs/contract.md §7 before anything reaches the client: committed
-// (2xx with a first body byte), failed and retryable (with a response to pass on if it is the last), or an
-// answer that passes through untouched. Failures are data; this never throws.
+// (2xx with a first body byte), failed and retryable (with a response to pass on if it is the last), refused
+// by the engine as not fitting the model (§16: a 400 in one of the engines' wordings, or in alias and list
+// modes an error event as a stream's first), or an answer that passes through untouched. Failures are data;
+// this never throws.
+
+import {
+  classifyEngineRefusal,
+  classifyStreamedRefusal,
+  type EngineRefusal,
+} from "../core/engine-refusal.ts";
 import {
   classifyStatus,
   type FailoverReason,
@@ -8,7 +16,7 @@ import {
   statusReason,
 } from "../core/failover-policy.ts";
 import { isEventStream } from "../core/sse.ts";
-import { readFirstChunk, readFirstContent } from "./first-byte.ts";
+import { readFirstChunk, readFirstContent, readFirstEventIfError } from "./first-byte.ts";
 
 export interface AttemptRequest {
   url: string;
@@ -24,6 +32,8 @@ export interface AttemptRequest {
   cancelSignal?: AbortSignal;
   /** Commit an SSE answer only on content (a hedged race, docs/contract.md §13), not on its first byte. */
   contentGate?: boolean;
+  /** Read an SSE answer's first event when it is an error, and treat an engine refusal there as a refusal. */
+  refusalGate?: boolean;
 }
 
 export type AttemptVerdict =
@@ -43,13 +53,15 @@ export type AttemptVerdict =
       response: Response | null;
     }
   | { kind: "passthrough"; response: Response }
+  /** The engine refused the request as not fitting the model; `response` is its answer, already read. */
+  | { kind: "refused"; refusal: EngineRefusal; status: number; response: Response }
   | { kind: "cancelled" };
 
 /** A 2xx with its first body byte: everything the relay needs. */
 export type CommittedAttempt = Extract<AttemptVerdict, { kind: "committed" }>;
 
-// Overload 429 bodies are small FastAPI JSON; a larger body is read only this far to classify it.
-const MAX_429_BODY_BYTES = 64 * 1024;
+// Overload 429s and refusal 400s are small JSON; a larger body is read only this far to classify it.
+const MAX_CLASSIFIED_BODY_BYTES = 64 * 1024;
 
 export async function attemptUpstream(request: AttemptRequest): Promise<AttemptVerdict> {
   const { clientSignal, cancelSignal } = request;
@@ -101,14 +113,13 @@ async function attemptWithController(
   }
 
   switch (classifyStatus(response.status)) {
-    case "success":
-      return gateFirstByte(
-        response,
-        request.firstByteTimeoutMs,
-        abort,
-        controller.signal,
-        request.contentGate === true && isEventStream(response.headers.get("content-type")),
-      );
+    case "success": {
+      const eventStream = isEventStream(response.headers.get("content-type"));
+      return gateFirstByte(response, request.firstByteTimeoutMs, abort, controller.signal, {
+        content: request.contentGate === true && eventStream,
+        refusal: request.refusalGate === true && eventStream,
+      });
+    }
     case "retryable_status": {
       const reason = statusReason(response.status as 500 | 502 | 503 | 504);
       if (request.isLastAttempt) return { kind: "retryable", reason, status: response.status, response };
@@ -116,10 +127,18 @@ async function attemptWithController(
       return { kind: "retryable", reason, status: response.status, response: null };
     }
     case "maybe_overloaded": {
-      const text = await readTextUpTo(response, MAX_429_BODY_BYTES);
+      const text = await readTextUpTo(response, MAX_CLASSIFIED_BODY_BYTES);
       const copy = rebuild(response, text);
       return isOverloadBody(text)
         ? { kind: "retryable", reason: "upstream_overloaded", status: 429, response: copy }
+        : { kind: "passthrough", response: copy };
+    }
+    case "maybe_refused": {
+      const text = await readTextUpTo(response, MAX_CLASSIFIED_BODY_BYTES);
+      const copy = rebuild(response, text);
+      const refusal = classifyEngineRefusal(response.status, text);
+      return refusal
+        ? { kind: "refused", refusal, status: response.status, response: copy }
         : { kind: "passthrough", response: copy };
     }
     case "passthrough":
@@ -132,7 +151,7 @@ async function gateFirstByte(
   timeoutMs: number,
   abort: (reason: string) => void,
   signal: AbortSignal,
-  contentGate: boolean,
+  gates: { content: boolean; refusal: boolean },
 ): Promise<AttemptVerdict> {
   if (!response.body) {
     return {
@@ -147,8 +166,29 @@ async function gateFirstByte(
   const release = () => reader.cancel().catch(() => {});
   signal.addEventListener("abort", release);
   if (signal.aborted) release();
-  const first = await (contentGate ? readFirstContent : readFirstChunk)(reader, timeoutMs);
+  let first = await (gates.content ? readFirstContent : readFirstChunk)(reader, timeoutMs);
+  // An engine that refuses inside a 200 stream sends its error as the first event (older SGLang, vLLM's
+  // generator errors): read that event whole before committing, and only then, so a normal stream pays nothing.
+  // (The content gate of a hedged race has read past it already.)
+  let errorData = first.kind === "error" ? (first.data ?? null) : null;
+  if (first.kind === "chunk" && gates.refusal) {
+    const errorEvent = await readFirstEventIfError(reader, first.chunk, timeoutMs);
+    errorData = errorEvent.data;
+    first = errorEvent.held;
+  }
+  const refusal = gates.refusal && errorData !== null ? classifyStreamedRefusal(errorData) : null;
   signal.removeEventListener("abort", release);
+  if (refusal) {
+    abort("refused");
+    reader.cancel().catch(() => {});
+    const headers = { "content-type": "application/json" };
+    return {
+      kind: "refused",
+      refusal,
+      status: 400,
+      response: new Response(errorData, { status: 400, headers }),
+    };
+  }
   if (first.kind === "chunk") return { kind: "committed", response, first: first.chunk, reader, abort };
   abort(first.kind);
   reader.cancel().catch(() => {});

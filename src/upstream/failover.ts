@@ -2,11 +2,15 @@
 // With hedging (§13, alias and list modes), when the one attempt in flight has had no first byte for
 // `hedgeAfterMs`, the next candidate starts beside it: never more than two attempts in flight (the Workers
 // limit is six connections per request), the first to commit wins, and the other is cancelled at once and
-// recorded as `hedge_lost`. Returns data: the committed stream's pieces, an upstream answer to pass on, or the
-// router's own failure.
+// recorded as `hedge_lost`. An engine's refusal of a request that does not fit the model (§16) is not the
+// model's failure: the caller decides whether it moves on (alias and list) or passes back (direct), and which
+// later candidates still fit once the engine has counted the prompt. Returns data: the committed stream's
+// pieces, an upstream answer to pass on, or the router's own failure.
+
+import { type EngineRefusal, refusalReason } from "../core/engine-refusal.ts";
 import type { FailoverReason } from "../core/failover-policy.ts";
 import { type Failure, finalFailureFor } from "../core/failure.ts";
-import type { AttemptRecord } from "../core/outcome.ts";
+import type { AttemptRecord, LimitFacts } from "../core/outcome.ts";
 import { type AttemptVerdict, attemptUpstream, type CommittedAttempt } from "./attempt.ts";
 
 export interface FailoverRequest {
@@ -15,6 +19,17 @@ export interface FailoverRequest {
   headers: Record<string, string>;
   /** The upstream request body for a candidate. */
   bodyFor: (model: string) => string;
+  /** Whether a candidate still fits the request (judged anew after a refusal); default: every one. */
+  fits?: (model: string) => boolean;
+  /** The output an attempt on `model` asks for when it was lowered to fit, for the attempt's record. */
+  maxTokensFor?: (model: string) => number | undefined;
+  /**
+   * An engine refused the request on `model`: whether to move on to the next candidate that fits, or to pass
+   * the refusal back, and what it showed about the model. Default: pass it back.
+   */
+  onRefusal?: (model: string, refusal: EngineRefusal) => { moveOn: boolean; learned: LimitFacts | null };
+  /** The answer when the last attempt was refused and nothing else is left: the request fits nowhere. */
+  nothingFits?: () => Failure;
   headerTimeoutMs: number;
   firstByteTimeoutMs: number;
   /** Start one extra attempt when the one in flight has no first byte after this; 0 = never. */
@@ -42,15 +57,26 @@ interface Running {
 
 export async function runFailover(request: FailoverRequest): Promise<FailoverResult> {
   const { candidates, hedgeAfterMs } = request;
+  const fits = request.fits ?? (() => true);
   const attempts: AttemptRecord[] = [];
   const inFlight = new Set<Running>();
   let next = 0;
   let lastReason: FailoverReason = "upstream_connect_error";
   // The retryable answer of the attempt that failed last, kept when it may be passed on (docs/contract.md §7).
   let lastAnswer: { model: string; response: Response } | null = null;
+  // Every attempt so far was refused as not fitting: nothing else went wrong that a retry could mend.
+  let onlyRefused = true;
 
+  /** The index of the next candidate that still fits, from `from`; candidates.length when none does. */
+  const nextFitting = (from: number) => {
+    let index = from;
+    while (index < candidates.length && !fits(candidates[index] as string)) index++;
+    return index;
+  };
+  const hasNext = () => nextFitting(next) < candidates.length;
   const start = (hedge: boolean) => {
-    const index = next++;
+    const index = nextFitting(next);
+    next = index + 1;
     const model = candidates[index] as string;
     const cancel = new AbortController();
     const running = { model, startedMs: request.nowMs(), hedge, cancel } as Running;
@@ -60,19 +86,22 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
       body: request.bodyFor(model),
       headerTimeoutMs: request.headerTimeoutMs,
       firstByteTimeoutMs: request.firstByteTimeoutMs,
-      isLastAttempt: index === candidates.length - 1,
+      isLastAttempt: !hasNext(),
       clientSignal: request.clientSignal,
       cancelSignal: cancel.signal,
       contentGate: hedgeAfterMs > 0,
+      refusalGate: request.onRefusal !== undefined,
     }).then((verdict) => ({ running, verdict }));
     inFlight.add(running);
   };
   const record = (running: Running, fields: Omit<AttemptRecord, "model" | "ms" | "hedge">) => {
+    const maxTokens = request.maxTokensFor?.(running.model);
     attempts.push({
       model: running.model,
       ...fields,
       ms: request.nowMs() - running.startedMs,
       ...(running.hedge ? { hedge: true as const } : {}),
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
     });
   };
   /** Cancels every attempt still in flight: they lost to `winner`, or the client left. */
@@ -85,14 +114,9 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
     inFlight.clear();
   };
 
-  if (candidates.length > 0) start(false);
+  if (hasNext()) start(false);
   while (inFlight.size > 0) {
-    const settled = await raceWithHedge(
-      inFlight,
-      hedgeAfterMs > 0 && next < candidates.length,
-      hedgeAfterMs,
-      request,
-    );
+    const settled = await raceWithHedge(inFlight, hedgeAfterMs > 0 && hasNext(), hedgeAfterMs, request);
     if (settled === "hedge") {
       start(true);
       continue;
@@ -114,15 +138,38 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
         cancelRest("hedge_lost");
         discardAnswer(lastAnswer);
         return { kind: "upstream_answer", model: running.model, response: verdict.response, attempts };
+      case "refused": {
+        const decision = request.onRefusal?.(running.model, verdict.refusal) ?? {
+          moveOn: false,
+          learned: null,
+        };
+        record(running, {
+          outcome: "refused",
+          reason: refusalReason(verdict.refusal.kind),
+          status: verdict.status,
+          ...(decision.learned ? { learned: decision.learned } : {}),
+        });
+        if (!decision.moveOn) {
+          cancelRest("hedge_lost");
+          discardAnswer(lastAnswer);
+          return { kind: "upstream_answer", model: running.model, response: verdict.response, attempts };
+        }
+        verdict.response.body?.cancel().catch(() => {});
+        if (inFlight.size === 0 && hasNext()) start(false);
+        break;
+      }
       case "retryable":
         record(running, { outcome: "retryable", reason: verdict.reason, status: verdict.status });
         lastReason = verdict.reason;
+        onlyRefused = false;
         discardAnswer(lastAnswer);
         lastAnswer = verdict.response ? { model: running.model, response: verdict.response } : null;
-        if (inFlight.size === 0 && next < candidates.length) start(false);
+        if (inFlight.size === 0 && hasNext()) start(false);
     }
   }
   if (lastAnswer) return { kind: "upstream_answer", ...lastAnswer, attempts };
+  if (onlyRefused && attempts.length > 0 && request.nothingFits)
+    return { kind: "failure", failure: request.nothingFits(), attempts };
   const failure = finalFailureFor(lastReason) ?? { kind: "upstream_failed", reason: lastReason };
   return { kind: "failure", failure, attempts };
 }

@@ -1,101 +1,50 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { estimateInputTokens } from "./count-tokens.ts";
+import { profileChatBody } from "../../core/request-profile.ts";
+import { estimateTextTokens } from "../../core/token-estimate.ts";
+import { countInputTokens } from "./count-tokens.ts";
+import { translateRequest } from "./request.ts";
 
-const IMAGE = { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } };
 const TOOL = {
   name: "Bash",
   description: "Run a shell command",
   input_schema: { type: "object", properties: {} },
 };
+const DEFERRED = { ...TOOL, name: "WebFetch", defer_loading: true };
+const MODEL = "claude-sonnet-4-6";
 
-/** A naive count: every string in the body (roles, types and ids included) at four characters a token. */
-function charsOverFour(body: unknown): number {
-  let chars = 0;
-  JSON.stringify(body, (_key, value: unknown) => {
-    if (typeof value === "string") chars += value.length;
-    return value;
-  });
-  return Math.ceil(chars / 4);
-}
-
-describe("estimateInputTokens", () => {
-  it.each([
-    ["a short prompt", { messages: [{ role: "user", content: "Hello there" }] }],
-    [
-      "a system prompt and a long turn",
-      { system: "Be brief. ".repeat(50), messages: [{ role: "user", content: "é".repeat(3000) }] },
-    ],
-    [
-      "system blocks and tools",
-      {
-        system: [{ type: "text", text: "You are Claude Code." }],
-        tools: [TOOL],
-        messages: [{ role: "user", content: "ls" }],
-      },
-    ],
-    [
-      "a tool round trip",
-      {
-        messages: [
-          { role: "user", content: "list files" },
-          {
-            role: "assistant",
-            content: [{ type: "tool_use", id: "t1", name: "Bash", input: { command: "ls -la" } }],
-          },
-          {
-            role: "user",
-            content: [
-              { type: "tool_result", tool_use_id: "t1", content: [{ type: "text", text: "a\nb\nc" }] },
-            ],
-          },
-        ],
-      },
-    ],
-    ["CJK text", { messages: [{ role: "user", content: "日本語のテキスト".repeat(200) }] }],
-  ])("is at least a chars/4 count of every string in the body for %s", (_, body) => {
-    expect(estimateInputTokens(body)).toBeGreaterThanOrEqual(charsOverFour(body));
-  });
-
-  it("charges a flat amount per image instead of its base64 length", () => {
-    const withImage = { messages: [{ role: "user", content: [IMAGE, { type: "text", text: "what?" }] }] };
-    const without = { messages: [{ role: "user", content: [{ type: "text", text: "what?" }] }] };
-    expect(estimateInputTokens(withImage) - estimateInputTokens(without)).toBe(1600);
-  });
-
-  it("counts tool definitions and tool inputs", () => {
-    const base = { messages: [{ role: "user", content: "go" }] };
-    expect(estimateInputTokens({ ...base, tools: [TOOL] })).toBeGreaterThan(estimateInputTokens(base));
-    const call = {
-      role: "assistant",
-      content: [{ type: "tool_use", id: "t", name: "Bash", input: { command: "x".repeat(300) } }],
+describe("countInputTokens", () => {
+  it("counts exactly what the router sizes the routed request by", () => {
+    const body = {
+      model: MODEL,
+      system: "You are a careful assistant.",
+      tools: [TOOL],
+      messages: [{ role: "user", content: "list the files in this folder" }],
     };
-    expect(estimateInputTokens({ messages: [...base.messages, call] })).toBeGreaterThanOrEqual(100 + 8);
+    const translated = translateRequest({ ...body, max_tokens: 1 });
+    if (!translated.ok) throw new Error(translated.message);
+    expect(countInputTokens(body)).toEqual({
+      ok: true,
+      tokens: profileChatBody(translated.chat).inputTokens,
+    });
   });
 
-  it.each([null, "text", 42, [], { messages: "not a list" }])(
-    "answers a number for a body of any shape (%j)",
-    (body) => {
-      expect(Number.isInteger(estimateInputTokens(body))).toBe(true);
-    },
-  );
+  it("errs high on the text it counts", () => {
+    const text = "Summarise the release notes and list every breaking change. ".repeat(40);
+    const counted = countInputTokens({ model: MODEL, messages: [{ role: "user", content: text }] });
+    expect(counted.ok ? counted.tokens : 0).toBeGreaterThanOrEqual(estimateTextTokens(text));
+  });
 
-  it("never estimates below ceil(chars / 4) of the text for any text messages", () => {
-    const turn = fc.record({
-      role: fc.constantFrom("user", "assistant"),
-      content: fc.string({ unit: "binary", maxLength: 400 }),
+  it("leaves out deferred tools no tool search has loaded, as the routed request does", () => {
+    const messages = [{ role: "user", content: "hi" }];
+    const plain = countInputTokens({ model: MODEL, messages, tools: [TOOL] });
+    const deferred = countInputTokens({ model: MODEL, messages, tools: [TOOL, DEFERRED] });
+    expect(deferred).toEqual(plain);
+  });
+
+  it("names the field of a body that is not a Messages request", () => {
+    expect(countInputTokens({ model: MODEL, messages: "not a list" })).toEqual({
+      ok: false,
+      message: "messages: must be an array",
     });
-    fc.assert(
-      fc.property(
-        fc.option(fc.string({ maxLength: 200 }), { nil: undefined }),
-        fc.array(turn, { minLength: 1, maxLength: 8 }),
-        (system, messages) => {
-          const chars =
-            (system ?? "").length + messages.reduce((sum, message) => sum + message.content.length, 0);
-          expect(estimateInputTokens({ system, messages })).toBeGreaterThanOrEqual(Math.ceil(chars / 4));
-        },
-      ),
-      { numRuns: 300 },
-    );
   });
 });

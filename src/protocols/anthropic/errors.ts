@@ -3,6 +3,7 @@
 // failures map through one exhaustive switch; upstream error answers are re-worded into the same shape (an
 // Anthropic client cannot read Chutes' FastAPI bodies), keeping their status, except that Chutes' capacity
 // answers become 529 `overloaded_error`, which Anthropic clients know to retry.
+import { classifyEngineRefusal, errorMessageOf } from "../../core/engine-refusal.ts";
 import { type Failure, failureHeaders, failureMessage, failureStatus } from "../../core/failure.ts";
 
 export type AnthropicErrorType =
@@ -55,6 +56,31 @@ export function anthropicFailureStatus(failure: Failure): number {
   return failure.kind === "no_candidates" ? 529 : failureStatus(failure);
 }
 
+/**
+ * A failure's message as Anthropic words it. A request too long for every model gets the two wordings Claude
+ * Code acts on: "prompt is too long" makes it compact, "input length and `max_tokens` exceed context limit"
+ * makes it lower `max_tokens` (docs/contract.md §16).
+ */
+export function anthropicFailureMessage(failure: Failure): string {
+  if (failure.kind !== "context_length_exceeded") return failureMessage(failure);
+  return (
+    contextLimitMessage(failure.inputTokens, failure.outputTokens, failure.windowTokens) ??
+    failureMessage(failure)
+  );
+}
+
+/** Anthropic's wording for a prompt of `input` tokens asking `output` more of a `window`-token model. */
+function contextLimitMessage(
+  input: number | null,
+  output: number | null,
+  window: number | null,
+): string | null {
+  if (input === null || window === null) return null;
+  if (input >= window) return `prompt is too long: ${input} tokens > ${window} maximum`;
+  if (output === null) return null;
+  return `input length and \`max_tokens\` exceed context limit: ${input} + ${output} > ${window}, decrease input length or \`max_tokens\` and try again`;
+}
+
 export function anthropicErrorBody(status: number, message: string, requestId: string): AnthropicErrorBody {
   return { type: "error", error: { type: anthropicErrorType(status), message }, request_id: requestId };
 }
@@ -65,7 +91,7 @@ export function renderAnthropicFailure(failure: Failure, requestId: string, extr
   const headers = new Headers(extra);
   for (const [name, value] of Object.entries(failureHeaders(failure))) headers.set(name, value);
   return anthropicJson(
-    anthropicErrorBody(status, failureMessage(failure), requestId),
+    anthropicErrorBody(status, anthropicFailureMessage(failure), requestId),
     status,
     headers,
     requestId,
@@ -86,8 +112,7 @@ export function renderUpstreamError(
 ): Response {
   const detail = upstreamMessage(bodyText) ?? `The upstream model answered ${status}`;
   const finalStatus = overloaded || status === 503 ? 529 : status;
-  const message = status === 400 ? rewordContextLimit(detail) : detail;
-  return anthropicJson(anthropicErrorBody(finalStatus, message, requestId), finalStatus, extra, requestId);
+  return anthropicJson(anthropicErrorBody(finalStatus, detail, requestId), finalStatus, extra, requestId);
 }
 
 function anthropicJson(
@@ -101,30 +126,15 @@ function anthropicJson(
   return new Response(JSON.stringify(body), { status, headers });
 }
 
-/** The human message of a FastAPI (`detail`) or OpenAI (`error.message`) error body. */
-function upstreamMessage(text: string): string | null {
-  try {
-    const body = JSON.parse(text) as { detail?: unknown; error?: { message?: unknown }; message?: unknown };
-    if (typeof body.detail === "string") return body.detail;
-    if (typeof body.error?.message === "string") return body.error.message;
-    if (typeof body.message === "string") return body.message;
-    if (body.detail !== undefined) return JSON.stringify(body.detail);
-  } catch {
-    // Not JSON (an HTML page from the edge): the generic message says enough.
-  }
-  return null;
-}
-
 /**
- * vLLM: "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens (38000 in the
- * messages, 2000 in the completion)." Anthropic: "input length and `max_tokens` exceed context limit: 38000 +
- * 2000 > 32768, decrease input length or `max_tokens` and try again".
+ * The message of an upstream error answer: an engine's context-length refusal worded as Anthropic words it
+ * (clients that compact on it match the wording), any other FastAPI `detail` or OpenAI `error.message` as is.
  */
-export function rewordContextLimit(message: string): string {
-  const limit = /maximum context length is (\d+)/i.exec(message)?.[1];
-  const parts = /\((\d+) in the messages, (\d+) in the completion\)/i.exec(message);
-  if (!limit) return message;
-  const input = parts?.[1] ?? "?";
-  const output = parts?.[2] ?? "?";
-  return `input length and \`max_tokens\` exceed context limit: ${input} + ${output} > ${limit}, decrease input length or \`max_tokens\` and try again`;
+function upstreamMessage(text: string): string | null {
+  const refusal = classifyEngineRefusal(400, text);
+  if (refusal?.kind === "context_length") {
+    const worded = contextLimitMessage(refusal.inputTokens, refusal.outputTokens, refusal.windowTokens);
+    if (worded !== null) return worded;
+  }
+  return errorMessageOf(text);
 }

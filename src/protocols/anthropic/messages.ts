@@ -5,23 +5,23 @@
 // Anthropic's shape with `request-id`.
 import type { Context } from "hono";
 import type { AppEnv } from "../../app-env.ts";
+import { chatBodyWriter } from "../../core/body-rewrite.ts";
 import { FailureError } from "../../core/failure.ts";
 import { mapModel } from "../../core/model-map.ts";
+import { profileChatBody } from "../../core/request-profile.ts";
 import { isEventStream } from "../../core/sse.ts";
 import { admitOrThrow } from "../../routing/admit.ts";
-import { requestedCompletionTokens } from "../../routing/meter.ts";
 import { routeRequest } from "../../routing/pipeline.ts";
 import { createRoutingContext } from "../../routing/routing-context.ts";
 import type { RoutingResult } from "../../routing/routing-request.ts";
 import { readBodyWithLimit } from "../../upstream/read-body.ts";
 import type { StreamFraming } from "../../upstream/relay.ts";
 import { type ResponseMeta, recordRouting, relayCommitted, routerHeaders } from "../respond.ts";
-import { estimateInputTokens } from "./count-tokens.ts";
 import { renderAnthropicFailure, renderUpstreamError } from "./errors.ts";
 import { anthropicCredential, anthropicUpstreamHeaders, readJsonObject } from "./http.ts";
 import { completionAsSse } from "./json-as-stream.ts";
 import { translateRequest } from "./request.ts";
-import { translateResponse } from "./response.ts";
+import { type ResponseContext, translateResponse } from "./response.ts";
 import { createAnthropicStream } from "./stream.ts";
 
 /** A JSON answer is read as the upstream sent it; only a stream is re-framed. */
@@ -44,10 +44,12 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
 
   const model = mapModel(translated.model, config.anthropic.modelMap);
   const session = c.req.header("x-claude-code-session-id") ?? translated.sessionId;
+  const profile = profileChatBody(translated.chat);
   const result = await routeRequest(ctx, {
     model,
     upstreamPath: "/v1/chat/completions",
-    bodyFor: (candidate) => JSON.stringify({ model: candidate, ...translated.chat }),
+    bodyFor: chatBodyWriter(translated.chat),
+    profile,
     clientHeaders: anthropicUpstreamHeaders(c.req.raw.headers),
     identity: {
       session,
@@ -57,17 +59,18 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
     },
     clientSignal: c.req.raw.signal,
     key,
-    estimate: {
-      promptTokens: estimateInputTokens(body),
-      completionTokens: requestedCompletionTokens(body),
-    },
   });
   recordRouting(log, result);
   const meta = { requestId, idleTimeoutMs: config.upstream.idleTimeoutMs, startedMs: ctx.startedMs, log };
   const headers = routerHeaders(meta, result);
   headers.set("request-id", requestId);
   const messageId = `msg_${requestId.replace(/-/g, "")}`;
-  const context = { model: translated.model, messageId, stopSequences: translated.stopSequences };
+  const context = {
+    model: translated.model,
+    messageId,
+    stopSequences: translated.stopSequences,
+    omitThinking: translated.omitThinking,
+  };
 
   switch (result.kind) {
     case "refused":
@@ -77,7 +80,7 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
       return renderUpstreamAnswer(result, requestId, headers);
     case "committed": {
       if (!translated.stream) return respondWhole(result, context, meta, headers);
-      const stream = createAnthropicStream({ ...context, inputTokensEstimate: estimateInputTokens(body) });
+      const stream = createAnthropicStream({ ...context, inputTokensEstimate: profile.inputTokens });
       headers.set("content-type", "text/event-stream; charset=utf-8");
       headers.set("cache-control", "no-cache");
       if (!isEventStream(result.commit.response.headers.get("content-type"))) {
@@ -100,7 +103,7 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
  */
 async function respondWhole(
   result: Extract<RoutingResult, { kind: "committed" }>,
-  context: { model: string; messageId: string; stopSequences: readonly string[] },
+  context: ResponseContext,
   meta: ResponseMeta,
   headers: Headers,
 ): Promise<Response> {

@@ -31,13 +31,24 @@ const TOOL_USE_BLOCK = v.object({
   name: NON_EMPTY_STRING,
   input: OBJECT,
 });
+// A deferred tool made callable by a tool search (Claude Code's ToolSearch returns these).
+const TOOL_REFERENCE_BLOCK = v.object({ type: v.literal("tool_reference"), tool_name: NON_EMPTY_STRING });
 const TOOL_RESULT_BLOCK = v.object({
   type: v.literal("tool_result"),
   tool_use_id: NON_EMPTY_STRING,
   content: v.nullish(
     v.union(
-      [STRING, v.array(v.variant("type", [TEXT_BLOCK, IMAGE_BLOCK], "must be a text or image block"))],
-      "must be a string or an array of text and image blocks",
+      [
+        STRING,
+        v.array(
+          v.variant(
+            "type",
+            [TEXT_BLOCK, IMAGE_BLOCK, TOOL_REFERENCE_BLOCK],
+            "must be a text, image or tool_reference block",
+          ),
+        ),
+      ],
+      "must be a string or an array of text, image and tool_reference blocks",
     ),
   ),
   is_error: v.nullish(v.boolean("must be true or false")),
@@ -51,6 +62,11 @@ const BLOCK = v.variant(
 );
 export type Block = v.InferOutput<typeof BLOCK>;
 
+const OUTPUT_FORMAT = v.looseObject(
+  { type: v.literal("json_schema", 'must be "json_schema"'), schema: OBJECT },
+  "must be an object",
+);
+
 const optionalNumber = v.nullish(v.pipe(v.number("must be a number"), v.finite("must be a number")));
 export const MESSAGES_REQUEST = v.object(
   {
@@ -59,7 +75,8 @@ export const MESSAGES_REQUEST = v.object(
       v.array(
         v.object(
           {
-            role: v.picklist(["user", "assistant"], 'must be "user" or "assistant"'),
+            // Claude Code sends `system` entries inside the conversation (mid-conversation system messages).
+            role: v.picklist(["user", "assistant", "system"], 'must be "user", "assistant" or "system"'),
             content: v.union([STRING, v.array(BLOCK)], "must be a string or an array of blocks"),
           },
           "must be an object",
@@ -87,6 +104,8 @@ export const MESSAGES_REQUEST = v.object(
             name: NON_EMPTY_STRING,
             description: v.nullish(STRING),
             input_schema: v.nullish(OBJECT),
+            // Left out of the model's context until a tool search loads it (Claude Code's ToolSearch).
+            defer_loading: v.nullish(v.boolean("must be true or false")),
           },
           "must be an object",
         ),
@@ -115,10 +134,16 @@ export const MESSAGES_REQUEST = v.object(
         {
           type: STRING,
           budget_tokens: v.nullish(v.pipe(v.number("must be a number"), v.integer("must be an integer"))),
+          display: v.nullish(STRING),
         },
         "must be an object",
       ),
     ),
+    output_config: v.nullish(
+      v.looseObject({ effort: v.nullish(STRING), format: v.nullish(OUTPUT_FORMAT) }, "must be an object"),
+    ),
+    // The structured-outputs beta's spelling before output_config.format.
+    output_format: v.nullish(OUTPUT_FORMAT),
     metadata: v.optional(v.unknown()),
   },
   "must be a JSON object",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CLAUDE_CODE } from "../../../test/support/claude-code.ts";
 import { translateRequest } from "./request.ts";
 import { encodeToolId } from "./tool-ids.ts";
 
@@ -254,7 +255,7 @@ describe("translateRequest", () => {
     ["a fractional max_tokens", body({ max_tokens: 1.5 }), "max_tokens: must be an integer"],
     ["a zero max_tokens", body({ max_tokens: 0 }), "max_tokens: must be at least 1"],
     ["no messages", body({ messages: [] }), "messages: must not be empty"],
-    ["a bad role", body({ messages: [{ role: "system", content: "secret" }] }), "messages.0.role: must be"],
+    ["a bad role", body({ messages: [{ role: "tool", content: "secret" }] }), "messages.0.role: must be"],
     [
       "content of the wrong type",
       body({ messages: [{ role: "user", content: 7 }] }),
@@ -316,5 +317,141 @@ describe("translateRequest", () => {
       expect(result.message.slice(0, expected.length)).toBe(expected);
       expect(result.message).not.toMatch(/secret|hot/);
     }
+  });
+});
+
+type Message = { role: string; content: unknown; tool_calls?: unknown; tool_call_id?: string };
+const messagesOf = (chat: Record<string, unknown>) => chat.messages as Message[];
+const toolNames = (chat: Record<string, unknown>) =>
+  ((chat.tools ?? []) as Array<{ function: { name: string } }>).map((tool) => tool.function.name);
+
+/** What every Chutes chat template accepts: one system message, first; roles alternating; tools after calls. */
+function expectTemplateSafe(messages: Message[]): void {
+  expect(messages.filter((message) => message.role === "system").length).toBeLessThanOrEqual(1);
+  messages.forEach((message, index) => {
+    if (message.role === "system") expect(index).toBe(0);
+    const previous = messages[index - 1];
+    if (message.role === "user") expect(previous?.role).not.toBe("user");
+    if (message.role === "tool") expect(["assistant", "tool"]).toContain(previous?.role);
+  });
+}
+
+describe("translateRequest on what Claude Code 2.1.337 sends (fixtures/claude-code)", () => {
+  it("translates the first request: the system entry after the user's message joins that message", () => {
+    const result = translateRequest(CLAUDE_CODE.firstRequest().body);
+    if (!result.ok) throw new Error(result.message);
+    const messages = messagesOf(result.chat);
+    expect(messages.map((message) => message.role)).toEqual(["system", "user"]);
+    expectTemplateSafe(messages);
+    const user = messages[1]?.content as string;
+    expect(user).toContain("Say hello");
+    expect(user.endsWith("</system-reminder>")).toBe(true);
+    expect(result).toMatchObject({ stream: true, omitThinking: true, sessionId: expect.any(String) });
+  });
+
+  it("maps adaptive thinking's effort, keeps max_tokens for the router to fit, and drops what Chutes cannot use", () => {
+    const chat = chatOf(CLAUDE_CODE.firstRequest().body);
+    expect(chat).toMatchObject({
+      max_tokens: 128_000,
+      reasoning_effort: "medium",
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    for (const dropped of ["thinking", "context_management", "output_config", "metadata", "system"])
+      expect(chat).not.toHaveProperty(dropped);
+  });
+
+  it("leaves out a deferred tool until a tool search loads it", () => {
+    const first = chatOf(CLAUDE_CODE.firstRequest().body);
+    expect(toolNames(first)).toContain("ToolSearch");
+    expect(toolNames(first)).not.toContain("DeferredToolPlaceholder");
+    const searched = chatOf(CLAUDE_CODE.toolSearchResult().body);
+    expect(toolNames(searched)).toContain("WebFetch");
+    expect(toolNames(searched)).not.toContain("DeferredToolPlaceholder");
+    const result = messagesOf(searched).find((message) => message.role === "tool");
+    expect(result?.content).toBe("Loaded tool: WebFetch");
+    expectTemplateSafe(messagesOf(searched));
+  });
+
+  it("keeps a tool result right after its call when a system entry came between the turns", () => {
+    const messages = messagesOf(chatOf(CLAUDE_CODE.bashToolResult().body));
+    expect(messages.map((message) => message.role)).toEqual(["system", "user", "assistant", "tool"]);
+    expectTemplateSafe(messages);
+  });
+
+  it("passes a screenshot from a tool result on as an image after the tool message", () => {
+    const messages = messagesOf(chatOf(CLAUDE_CODE.screenshotToolResult().body));
+    expectTemplateSafe(messages);
+    const last = messages.at(-1);
+    expect(last?.role).toBe("user");
+    const parts = last?.content as Array<{ type: string; image_url?: { url: string } }>;
+    expect(parts.find((part) => part.type === "image_url")?.image_url?.url).toMatch(
+      /^data:image\/jpeg;base64,\/9j\//,
+    );
+  });
+
+  it("puts system entries before the first turn into the leading system message", () => {
+    const chat = chatOf(
+      body({
+        system: "Base.",
+        messages: [
+          { role: "system", content: [{ type: "text", text: "Extra." }] },
+          { role: "user", content: "hi" },
+        ],
+      }),
+    );
+    expect(messagesOf(chat)).toEqual([
+      { role: "system", content: "Base.\n\nExtra." },
+      { role: "user", content: "hi" },
+    ]);
+  });
+
+  it("keeps a system entry between two assistant turns where it stands, as a user turn", () => {
+    const messages = messagesOf(
+      chatOf(
+        body({
+          messages: [
+            { role: "user", content: "a" },
+            { role: "assistant", content: "b" },
+            { role: "system", content: "note" },
+            { role: "assistant", content: "c" },
+          ],
+        }),
+      ),
+    );
+    expect(messages.map((message) => message.role)).toEqual(["user", "assistant", "user", "assistant"]);
+    expect(messages[2]?.content).toBe("<system-reminder>\nnote\n</system-reminder>");
+  });
+
+  it("turns output_config.format into structured outputs", () => {
+    const schema = { type: "object", properties: { answer: { type: "string" } } };
+    expect(
+      chatOf(body({ output_config: { format: { type: "json_schema", schema } } })).response_format,
+    ).toEqual({
+      type: "json_schema",
+      json_schema: { name: "output", schema, strict: true },
+    });
+  });
+
+  it.each([
+    [{ output_config: { effort: "max" } }, "high"],
+    [{ output_config: { effort: "low" }, thinking: { type: "enabled", budget_tokens: 30_000 } }, "low"],
+    [{ thinking: { type: "adaptive" } }, undefined],
+    [{ thinking: { type: "disabled" } }, undefined],
+  ])("maps %j to reasoning_effort %s", (extra, effort) => {
+    expect(chatOf(body(extra)).reasoning_effort).toBe(effort);
+  });
+
+  it("accepts fields it does not use without refusing", () => {
+    const result = translateRequest(
+      body({
+        context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
+        container: "c1",
+        service_tier: "auto",
+        mcp_servers: [],
+        thinking: { type: "adaptive", display: "summarized" },
+      }),
+    );
+    expect(result.ok).toBe(true);
   });
 });

@@ -41,7 +41,13 @@ const COMPLETION = v.looseObject({
 });
 
 /** What the route knows that the completion does not. */
-export type ResponseContext = { model: string; messageId: string; stopSequences: readonly string[] };
+export type ResponseContext = {
+  model: string;
+  messageId: string;
+  stopSequences: readonly string[];
+  /** `thinking.display: "omitted"`: the thinking block is sent without its text, as Anthropic does. */
+  omitThinking?: boolean;
+};
 
 /** The Anthropic message for a chat completion, or null when the body is not a chat completion. */
 export function translateResponse(
@@ -57,7 +63,8 @@ export function translateResponse(
   const content: Record<string, unknown>[] = [];
   const thinking = [message.reasoning_content, message.reasoning].find((text) => text != null && text !== "");
   // Claude Code refuses a thinking block without a signature; an empty one is accepted.
-  if (thinking != null) content.push({ type: "thinking", thinking, signature: "" });
+  if (thinking != null)
+    content.push({ type: "thinking", thinking: context.omitThinking ? "" : thinking, signature: "" });
   if (message.content != null && message.content !== "")
     content.push({ type: "text", text: message.content });
   let truncatedArguments = false;

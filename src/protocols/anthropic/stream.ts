@@ -13,6 +13,8 @@ export interface AnthropicStreamOptions {
   inputTokensEstimate: number;
   /** The request's stop_sequences, to report stop_reason "stop_sequence" with the matched one. */
   stopSequences: readonly string[];
+  /** `thinking.display: "omitted"`: thinking blocks open and close as Anthropic sends them, without text. */
+  omitThinking?: boolean;
 }
 
 /** The re-framer the relay drives: push per upstream chunk, then finish or fail exactly once. */
@@ -93,6 +95,7 @@ export function createAnthropicStream(options: AnthropicStreamOptions): Anthropi
           ? openBlock(kind, { type: "text", text: "" })
           : openBlock(kind, { type: "thinking", thinking: "", signature: "" });
     outputChars += text.length;
+    if (kind === "thinking" && options.omitThinking) return;
     const delta = kind === "text" ? { type: "text_delta", text } : { type: "thinking_delta", thinking: text };
     send("content_block_delta", { index, delta });
   }

@@ -3,13 +3,12 @@
 // and answer in OpenAI's shape: upstream answers pass through untouched, a committed stream is relayed as is.
 import type { Context } from "hono";
 import type { AppEnv } from "../../app-env.ts";
-import { replaceModel } from "../../core/body-rewrite.ts";
+import { bodyRewriter } from "../../core/body-rewrite.ts";
 import { readRequestedModel } from "../../core/completion-body.ts";
 import { FailureError } from "../../core/failure.ts";
+import { profileChatBody, profileCompletionBody } from "../../core/request-profile.ts";
 import { extractToken } from "../../core/sticky-key.ts";
-import { estimateTokens } from "../../core/usage-meter.ts";
 import { admitOrThrow } from "../../routing/admit.ts";
-import { requestedCompletionTokens } from "../../routing/meter.ts";
 import { routeRequest } from "../../routing/pipeline.ts";
 import { createRoutingContext } from "../../routing/routing-context.ts";
 import { readBodyWithLimit } from "../../upstream/read-body.ts";
@@ -36,7 +35,11 @@ export async function handleOpenAICompletion(
   const result = await routeRequest(ctx, {
     model: requested.model,
     upstreamPath,
-    bodyFor: (model) => replaceModel(rawBody, model),
+    bodyFor: bodyRewriter(rawBody),
+    profile:
+      upstreamPath === "/v1/chat/completions"
+        ? profileChatBody(requested.body)
+        : profileCompletionBody(requested.body),
     clientHeaders: c.req.raw.headers,
     identity: {
       authorization,
@@ -45,10 +48,6 @@ export async function handleOpenAICompletion(
     },
     clientSignal: c.req.raw.signal,
     key,
-    estimate: {
-      promptTokens: estimateTokens(rawBody.length),
-      completionTokens: requestedCompletionTokens(requested.body),
-    },
   });
   recordRouting(log, result);
   if (result.kind === "refused") throw new FailureError(result.failure);

@@ -1,6 +1,7 @@
 // OpenAI's error shape (docs/contract.md §8), built here and nowhere else: `{"error":{"message","type","param",
 // "code"}}` with null for absent fields. Every router failure maps to it through one exhaustive switch, and
 // the stream error event that ends a broken SSE stream carries the same body.
+import type { Capability } from "../../core/capabilities.ts";
 import {
   type Failure,
   failureCode,
@@ -41,6 +42,10 @@ export function toOpenAIError(failure: Failure): OpenAIErrorBody {
     case "invalid_model_list":
     case "unknown_model":
       return body("invalid_request_error", "model");
+    case "context_length_exceeded":
+      return body("invalid_request_error", "messages");
+    case "model_capability_unavailable":
+      return body("invalid_request_error", capabilityParam(failure.capabilities[0]));
     case "invalid_config":
     case "no_candidates":
     case "internal_error":
@@ -61,6 +66,20 @@ export function toOpenAIError(failure: Failure): OpenAIErrorBody {
     case "admin_disabled":
     case "key_not_found":
       return body("invalid_request_error");
+  }
+}
+
+/** The request field a missing capability is about. */
+function capabilityParam(capability: Capability | undefined): string {
+  switch (capability) {
+    case "tools":
+      return "tools";
+    case "json_schema":
+    case "json_object":
+      return "response_format";
+    case "images":
+    case undefined:
+      return "messages";
   }
 }
 

@@ -9,7 +9,9 @@ import { generateText, streamText } from "ai";
 import OpenAI from "openai";
 import type { Behavior } from "../fake-chutes/behaviors.ts";
 import { DEFAULT_RANKING } from "../fake-chutes/catalogue.ts";
+import { startFakeChutes } from "../fake-chutes/server.ts";
 import { assert, assertEqual, eventually, runScenarios, type Scenario, writeReport } from "./runner.ts";
+import { capabilityScenarios, resetRealFeed } from "./smoke-capabilities.ts";
 import { startStack } from "./stack.ts";
 
 const [FAST, FLAKY, TEE, SLOW, TEE_BACKUP] = DEFAULT_RANKING as [string, string, string, string, string];
@@ -540,6 +542,16 @@ try {
   results = await runScenarios("smoke", scenarios, resetBetween);
 } finally {
   await stack.stop();
+}
+// A second stack on the real feeds of 2026-02-18, whose engines refuse what does not fit (docs/contract.md §16).
+const real = await startStack({ vars: SMOKE_VARS, fake: await startFakeChutes({ catalogue: "real" }) });
+try {
+  results.push(
+    ...(await runScenarios("smoke (real feed)", capabilityScenarios(real), () => resetRealFeed(real.fake))),
+  );
+} finally {
+  await real.stop();
+  await real.fake.close();
 }
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;

@@ -178,7 +178,7 @@ describe("AutoPilot on the real feed, with engines that refuse what does not fit
   });
 
   it("serves a 70k-token Claude Code tool session on a model with room and tools", async () => {
-    const response = await claudeCode(longToolSession(260_000));
+    const response = await claudeCode(longToolSession(250_000));
     expect(response.status).toBe(200);
     expect(response.headers.get("x-chutes-autopilot-selected")).toBe(MISTRAL_SMALL);
     expect(calledModels(stub)).toEqual([MISTRAL_SMALL]);

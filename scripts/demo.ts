@@ -1,10 +1,16 @@
 // `npm run demo`: the router under `wrangler dev` against the embedded fake Chutes, on loopback, with no
 // network and no key. Prints the base URL and copy-paste examples; Ctrl-C stops both and leaves nothing running.
+// `npm run demo -- --catalogue real` serves the captured Chutes feeds of 2026-02-18 instead of the five fake
+// models, each model's engine refusing what its entry says it cannot serve (docs/contract.md §16).
+import { parseArgs } from "node:util";
 import { portOr } from "../e2e/ports.ts";
 import { startStack } from "../e2e/stack.ts";
+import { startFakeChutes } from "../fake-chutes/server.ts";
 
-console.log("Starting the fake Chutes and the router (wrangler dev)…");
-const stack = await startStack({ port: await portOr(8787) });
+const { values } = parseArgs({ options: { catalogue: { type: "string", default: "fake" } } });
+const catalogue = values.catalogue === "real" ? "real" : "fake";
+console.log(`Starting the fake Chutes (${catalogue} catalogue) and the router (wrangler dev)…`);
+const stack = await startStack({ port: await portOr(8787), fake: await startFakeChutes({ catalogue }) });
 const base = `${stack.routerUrl}/v1`;
 
 const probe = await fetch(`${base}/chat/completions`, {
@@ -41,24 +47,30 @@ Or with the OpenAI SDK (npm install openai), in any Node script:
   import OpenAI from "openai";
   const client = new OpenAI({ baseURL: "${base}", apiKey: "demo-key" });
   const reply = await client.chat.completions.create({
-    model: "chutesai/AutoPilot",                       // or "fake/slow-model,fake/fast-model", or one model
+    model: "chutesai/AutoPilot",                       // or a list "a,b", or one model
     messages: [{ role: "user", content: "Hello" }],
   });
   console.log(reply.model, reply.choices[0].message.content);
 
 Anthropic Messages (Claude Code, the Anthropic SDKs): claude-* names go to the alias by default:
 
-  ANTHROPIC_BASE_URL=${stack.routerUrl} ANTHROPIC_API_KEY=demo-key claude
+  ANTHROPIC_BASE_URL=${stack.routerUrl} ANTHROPIC_API_KEY=demo-key${catalogue === "real" ? " CLAUDE_CODE_AUTO_COMPACT_WINDOW=210000" : ""} claude
   curl ${stack.routerUrl}/v1/messages -H 'content-type: application/json' -H 'x-api-key: demo-key' \
     -d '{"model":"claude-sonnet-4-6","max_tokens":256,"messages":[{"role":"user","content":"Hello"}]}'
 
 Watch a failover: make the best model fail, then ask again (x-chutes-autopilot-attempts: 2):
 
   curl -X POST ${stack.fake.url}/__admin/behavior -H 'content-type: application/json' \\
-    -d '{"model":"fake/fast-model","behavior":{"kind":"status","status":503}}'
+    -d '{"model":"${selected}","behavior":{"kind":"status","status":503}}'
   curl -i ${base}/chat/completions -H 'content-type: application/json' -H 'authorization: Bearer demo-key' \\
     -d '{"model":"chutesai/AutoPilot","messages":[{"role":"user","content":"Hello"}]}'
   curl -X POST ${stack.fake.url}/__admin/reset
+
+${
+  catalogue === "real"
+    ? "Real feed: 61 models with the windows, tools and images Chutes lists; a request goes only where it fits."
+    : "The real Chutes feeds of 2026-02-18, each model refusing what it cannot serve: npm run demo -- --catalogue real"
+}
 
 Press Ctrl-C to stop.`);
 
@@ -68,6 +80,7 @@ const shutdown = async () => {
   stopping = true;
   console.log("\nStopping…");
   await stack.stop();
+  await stack.fake.close();
   process.exit(0);
 };
 process.on("SIGINT", shutdown);

@@ -42,8 +42,9 @@ export interface FakeProcess {
   stop(): Promise<void>;
 }
 
-export async function startFakeProcess(): Promise<FakeProcess> {
-  const child = spawn(process.execPath, [join(ROOT, "fake-chutes/cli.ts"), "--port", "0"], {
+export async function startFakeProcess(catalogue: "fake" | "real" = "fake"): Promise<FakeProcess> {
+  const args = [join(ROOT, "fake-chutes/cli.ts"), "--port", "0", "--catalogue", catalogue];
+  const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "ignore"],
   });
   const lines = createInterface({ input: child.stdout });

@@ -3,20 +3,32 @@
 // 1e3, integers beyond 2^53) and every other byte stay as the client sent them. Works on text already
 // validated by JSON.parse.
 
+import { jsonParts } from "./json-parts.ts";
+
 /** The fields a client may ask for output with; each present one above the limit is lowered to it. */
 const OUTPUT_FIELDS = new Set(["max_completion_tokens", "max_tokens"]);
 
+/**
+ * An upstream body as strings whose concatenation is its JSON, which the runtime writes into one Blob: slices
+ * of the client's text, or a serialized structure with its large strings apart (core/json-parts.ts), so a
+ * large body is never copied whole to build it.
+ */
+export type BodyParts = string[];
+
+/** Writes the upstream body for one candidate, its output lowered to `maxTokens` when that is not null. */
+export type BodyWriter = (model: string, maxTokens: number | null) => BodyParts;
+
 /** The raw body with every top-level `"model"` value replaced by `model`. */
 export function replaceModel(rawJson: string, model: string): string {
-  return bodyRewriter(rawJson)(model, null);
+  return bodyRewriter(rawJson)(model, null).join("");
 }
 
 /**
  * A rewriter of one raw body, which finds the fields once: each call gives the body with every top-level
  * `"model"` set to `model` and, when `maxTokens` is not null, every top-level `max_completion_tokens` /
- * `max_tokens` above it lowered to it.
+ * `max_tokens` above it lowered to it, as slices of the raw text around the new values.
  */
-export function bodyRewriter(rawJson: string): (model: string, maxTokens: number | null) => string {
+export function bodyRewriter(rawJson: string): BodyWriter {
   const spans = findTopLevelValueSpans(rawJson);
   return (model, maxTokens) => rewriteSpans(rawJson, spans, model, maxTokens);
 }
@@ -26,9 +38,9 @@ function rewriteSpans(
   spans: ReadonlyArray<[string, number, number]>,
   model: string,
   maxTokens: number | null,
-): string {
+): BodyParts {
   const modelText = JSON.stringify(model);
-  let out = "";
+  const parts: BodyParts = [];
   let cursor = 0;
   for (const [name, start, end] of spans) {
     let replacement: string | null = null;
@@ -36,10 +48,12 @@ function rewriteSpans(
     else if (maxTokens !== null && OUTPUT_FIELDS.has(name) && Number(rawJson.slice(start, end)) > maxTokens)
       replacement = String(maxTokens);
     if (replacement === null) continue;
-    out += rawJson.slice(cursor, start) + replacement;
+    parts.push(rawJson.slice(cursor, start), replacement);
     cursor = end;
   }
-  return cursor === 0 ? rawJson : out + rawJson.slice(cursor);
+  if (cursor === 0) return [rawJson];
+  parts.push(rawJson.slice(cursor));
+  return parts;
 }
 
 /** [key, start, end) of each top-level value whose key is `model` or an output field. */
@@ -105,18 +119,18 @@ function skipValue(text: string, i: number): number {
 }
 
 /**
- * Upstream bodies from a chat body the router built (a translated request): serialized once, then each
- * candidate's `model` and output limit are put in front, so a large body is not serialized per attempt.
+ * Upstream bodies from a chat body the router built (a translated request): serialized once, with its large
+ * strings apart, then each candidate's `model` and output limit are put in front.
  */
-export function chatBodyWriter(
-  chat: Readonly<Record<string, unknown>>,
-): (model: string, maxTokens: number | null) => string {
+export function chatBodyWriter(chat: Readonly<Record<string, unknown>>): BodyWriter {
   const { model: _model, max_tokens: requested, ...rest } = chat;
-  const tail = JSON.stringify(rest).slice(1);
-  const separator = tail === "}" ? "" : ",";
+  const [opening = "{}", ...more] = jsonParts(rest);
+  // The serialized rest without its opening brace, to follow the head's fields.
+  const tail = [opening.slice(1), ...more];
+  const separator = opening === "{}" && more.length === 0 ? "" : ",";
   return (model, maxTokens) => {
     const limit = maxTokens ?? requested;
     const head = `{"model":${JSON.stringify(model)}${limit === undefined ? "" : `,"max_tokens":${JSON.stringify(limit)}`}`;
-    return `${head}${separator}${tail}`;
+    return [head + separator, ...tail];
   };
 }

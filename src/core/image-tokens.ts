@@ -2,6 +2,7 @@
 // base64 `data:` URL without decoding the rest, at one token per 28×28 px (Qwen-VL, GLM-V and Kimi-VL all
 // merge 14 px patches 2×2), within the bounds those engines resize to. An image the router cannot measure
 // (a remote URL, an unknown or broken format) costs a fixed amount: a full-HD screenshot's.
+import { DataUrl } from "./json-parts.ts";
 
 /** Pixels per token along each side. */
 const PIXELS_PER_TOKEN_SIDE = 28;
@@ -14,8 +15,8 @@ const IMAGE_MARKER_TOKENS = 2;
 /** An image whose size is unknown: a 1920 × 1080 screenshot (69 × 39 tokens plus markers). */
 export const UNMEASURED_IMAGE_TOKENS = 2_700;
 
-/** Tokens for the image at `url` (a `data:` URL or a remote one). */
-export function imageTokens(url: string): number {
+/** Tokens for the image at `url` (a `data:` URL, whole or in pieces, or a remote one). */
+export function imageTokens(url: string | DataUrl): number {
   const size = dataUrlImageSize(url);
   if (!size) return UNMEASURED_IMAGE_TOKENS;
   const patches =
@@ -29,10 +30,16 @@ export interface ImageSize {
 }
 
 /** The pixel size of a base64 PNG, JPEG, GIF or WebP `data:` URL, or null. */
-export function dataUrlImageSize(url: string): ImageSize | null {
-  if (!url.startsWith("data:")) return null;
-  const comma = url.indexOf(",");
-  if (comma < 0 || !url.slice(0, comma).endsWith(";base64")) return null;
+export function dataUrlImageSize(url: string | DataUrl): ImageSize | null {
+  if (url instanceof DataUrl)
+    return url.head.startsWith("data:") && url.head.endsWith(";base64,")
+      ? imageSize(base64Reader(url.payload, 0))
+      : null;
+  // Only the head is searched: a search of the whole URL would make the runtime copy a large one.
+  const head = url.slice(0, 256);
+  if (!head.startsWith("data:")) return null;
+  const comma = head.indexOf(",");
+  if (comma < 0 || !head.slice(0, comma).endsWith(";base64")) return null;
   return imageSize(base64Reader(url, comma + 1));
 }
 

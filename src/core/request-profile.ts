@@ -3,6 +3,7 @@
 // its estimated prompt tokens, the output it asked for, and the capabilities it needs. Protocol-neutral, so
 // the planner judges every protocol's requests alike.
 import { imageTokens, UNMEASURED_IMAGE_TOKENS } from "./image-tokens.ts";
+import { DataUrl } from "./json-parts.ts";
 import { jsonWeight, TOKENS_PER_MESSAGE, textWeight, weightToTokens } from "./token-estimate.ts";
 
 export interface RequestNeeds {
@@ -117,7 +118,7 @@ function tallyContent(content: unknown, tally: Tally): void {
     }
     const image = part.type === "image_url" ? part.image_url : undefined;
     const url = typeof image === "string" ? image : isRecord(image) ? image.url : undefined;
-    if (typeof url === "string") {
+    if (typeof url === "string" || url instanceof DataUrl) {
       tally.images += 1;
       tally.imageTokens += imageTokens(url);
       continue;

@@ -31,7 +31,8 @@ export async function executePlan(
       candidates: plan.candidates,
       url: `${upstream.baseUrl}${request.upstreamPath}`,
       headers: buildUpstreamHeaders(request.clientHeaders, isManaged(ctx) ? auth.upstreamApiKey : undefined),
-      bodyFor: (model) => request.bodyFor(model, fit.maxTokens[model] ?? null),
+      // One Blob per attempt from the body's parts: the runtime writes them without a copy in the JS heap.
+      bodyFor: (model) => new Blob(request.bodyFor(model, fit.maxTokens[model] ?? null)),
       fits: (model) => !fit.ruledOut.has(model),
       maxTokensFor: (model) => fit.maxTokens[model],
       onRefusal: fit.onRefusal,

@@ -1,5 +1,6 @@
 // What a protocol adapter hands the pipeline and what it gets back (docs/contract.md §3–§9). Protocol-neutral:
 // the adapter parses its own body into a RoutingRequest and renders the RoutingResult in its own shape.
+import type { BodyWriter } from "../core/body-rewrite.ts";
 import { type Failure, failureStatus } from "../core/failure.ts";
 import type { RoutingMode } from "../core/model-list.ts";
 import type { AttemptRecord, StreamOutcome } from "../core/outcome.ts";
@@ -18,7 +19,7 @@ export interface RoutingRequest {
    * The upstream request body for one candidate: the client's, with `model` set and, when `maxTokens` is not
    * null, its requested output lowered to that (docs/contract.md §16).
    */
-  bodyFor(model: string, maxTokens: number | null): string;
+  bodyFor: BodyWriter;
   /** What the request needs from a model: its size, the output it asks for, its capabilities (§16). */
   profile: RequestProfile;
   /** The client's headers; only those fit to forward reach the upstream (docs/contract.md §6). */

@@ -21,7 +21,7 @@ import { readFirstChunk, readFirstContent, readFirstEventIfError } from "./first
 export interface AttemptRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: BodyInit;
   headerTimeoutMs: number;
   firstByteTimeoutMs: number;
   /** When true a retryable upstream answer is kept whole, to pass on as the final response. */

@@ -18,7 +18,7 @@ export interface FailoverRequest {
   url: string;
   headers: Record<string, string>;
   /** The upstream request body for a candidate. */
-  bodyFor: (model: string) => string;
+  bodyFor: (model: string) => BodyInit;
   /** Whether a candidate still fits the request (judged anew after a refusal); default: every one. */
   fits?: (model: string) => boolean;
   /** The output an attempt on `model` asks for when it was lowered to fit, for the attempt's record. */

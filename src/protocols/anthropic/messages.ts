@@ -37,18 +37,14 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
   const requestId = c.get("requestId");
   const ctx = createRoutingContext(c.env, config, Date.now(), (promise) => c.executionCtx.waitUntil(promise));
   const key = await admitOrThrow(ctx, anthropicCredential(c.req.raw.headers), log);
-  const raw = await readBodyWithLimit(c.req.raw, config.upstream.maxRequestBytes);
-  const body = readJsonObject(raw);
-  const translated = translateRequest(body);
-  if (!translated.ok) throw new FailureError({ kind: "invalid_request", message: translated.message });
+  const { translated, profile, bodyFor } = await readRequest(c.req.raw, config.upstream.maxRequestBytes);
 
   const model = mapModel(translated.model, config.anthropic.modelMap);
   const session = c.req.header("x-claude-code-session-id") ?? translated.sessionId;
-  const profile = profileChatBody(translated.chat);
   const result = await routeRequest(ctx, {
     model,
     upstreamPath: "/v1/chat/completions",
-    bodyFor: chatBodyWriter(translated.chat),
+    bodyFor,
     profile,
     clientHeaders: anthropicUpstreamHeaders(c.req.raw.headers),
     identity: {
@@ -95,6 +91,19 @@ export async function handleAnthropicMessages(c: Context<AppEnv>): Promise<Respo
       return new Response(relayCommitted(result, framing, meta), { status: 200, headers });
     }
   }
+}
+
+/**
+ * The request read and translated once, keeping only what routing and the answer need: the client's body,
+ * its parsed form and the translated chat body go out of scope here, so a request near MAX_REQUEST_BYTES is
+ * not held several times over while its answer streams (the upstream body is serialized once, for every
+ * attempt).
+ */
+async function readRequest(request: Request, maxBytes: number) {
+  const translated = translateRequest(readJsonObject(await readBodyWithLimit(request, maxBytes)));
+  if (!translated.ok) throw new FailureError({ kind: "invalid_request", message: translated.message });
+  const { chat, ...rest } = translated;
+  return { translated: rest, profile: profileChatBody(chat), bodyFor: chatBodyWriter(chat) };
 }
 
 /**

@@ -16,10 +16,11 @@ function body(extra: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
+/** The translated chat body as the upstream receives it (serialized: a data: URL kept in pieces is one URL). */
 function chatOf(input: unknown): Record<string, unknown> {
   const result = translateRequest(input);
   if (!result.ok) throw new Error(`expected a translation, got ${result.message}`);
-  return result.chat;
+  return JSON.parse(JSON.stringify(result.chat)) as Record<string, unknown>;
 }
 
 describe("translateRequest", () => {

@@ -1,6 +1,7 @@
 // Anthropic Messages request → OpenAI chat-completions body (docs/contract.md §14). Validates the fields it reads
 // and ignores the rest; routing, the model map and the upstream call are left to the route.
 import * as v from "valibot";
+import { DataUrl } from "../../core/json-parts.ts";
 import { type Block, describeIssue, fallbackMessage, MESSAGES_REQUEST } from "./request-schema.ts";
 import { decodeToolId } from "./tool-ids.ts";
 
@@ -20,7 +21,9 @@ export type TranslatedRequest =
   | { ok: false; message: string };
 
 type ChatMessage = Record<string, unknown>;
-type ContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
+type ContentPart =
+  | { type: "text"; text: string }
+  | { type: "image_url"; image_url: { url: string | DataUrl } };
 type Request = v.InferOutput<typeof MESSAGES_REQUEST>;
 
 /** Validates an Anthropic Messages body and translates it into an OpenAI chat body. */
@@ -235,9 +238,11 @@ function translateAssistantTurn(blocks: readonly Block[]): ChatMessage[] | strin
   return [{ role: "assistant", content: text === "" ? null : text, tool_calls: toolCalls }];
 }
 
+/** An image as a chat part; a base64 one as a `data:` URL kept in two pieces, so its payload is not copied. */
 function imagePart(block: Extract<Block, { type: "image" }>): ContentPart {
   const { source } = block;
-  const url = source.type === "url" ? source.url : `data:${source.media_type};base64,${source.data}`;
+  const url =
+    source.type === "url" ? source.url : new DataUrl(`data:${source.media_type};base64,`, source.data);
   return { type: "image_url", image_url: { url } };
 }
 

@@ -29,17 +29,13 @@ export async function handleOpenAICompletion(
   const authorization = c.req.header("authorization") ?? null;
   const key = await admitOrThrow(ctx, extractToken(authorization), log);
   const rawBody = await readBodyWithLimit(c.req.raw, config.upstream.maxRequestBytes);
-  const requested = readRequestedModel(rawBody);
-  if (!requested.ok) throw new FailureError(requested.failure);
+  const { model, profile } = readRoutedBody(rawBody, upstreamPath);
 
   const result = await routeRequest(ctx, {
-    model: requested.model,
+    model,
     upstreamPath,
     bodyFor: bodyRewriter(rawBody),
-    profile:
-      upstreamPath === "/v1/chat/completions"
-        ? profileChatBody(requested.body)
-        : profileCompletionBody(requested.body),
+    profile,
     clientHeaders: c.req.raw.headers,
     identity: {
       authorization,
@@ -67,4 +63,18 @@ export async function handleOpenAICompletion(
   if (result.kind === "upstream_answer") return new Response(upstream.body, init);
   merged.delete("content-length");
   return new Response(relayCommitted(result, OPENAI_FRAMING, meta), init);
+}
+
+/**
+ * The model and profile of the client's body. Its parsed form goes out of scope here: only the raw text is
+ * kept (every attempt's body is rewritten from it), so a large request is not held twice while it streams.
+ */
+function readRoutedBody(rawBody: string, upstreamPath: "/v1/chat/completions" | "/v1/completions") {
+  const requested = readRequestedModel(rawBody);
+  if (!requested.ok) throw new FailureError(requested.failure);
+  const profile =
+    upstreamPath === "/v1/chat/completions"
+      ? profileChatBody(requested.body)
+      : profileCompletionBody(requested.body);
+  return { model: requested.model, profile };
 }

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../e2e/ports.ts";
+import { connectInspector } from "./inspector.ts";
 import { runLoad } from "./load.ts";
 import { bundleWorker, startFakeProcess, startRouter, waitReady } from "./targets.ts";
 
@@ -45,26 +46,8 @@ try {
         JSON.stringify({ model: MODELS[mode], stream, messages: [{ role: "user", content: "Hello" }] }),
     });
   await load(500);
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{
-    title: string;
-    webSocketDebuggerUrl: string;
-  }>;
-  const target = targets.find((t) => t.title.includes("router")) ?? targets[0];
-  if (!target) throw new Error("no inspector target");
-  const socket = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
-  let nextId = 1;
-  const pending = new Map<number, (result: unknown) => void>();
-  socket.addEventListener("message", (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
-  });
-  const send = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      const id = nextId++;
-      pending.set(id, resolve);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
+  const inspector = await connectInspector(inspectorPort);
+  const send = inspector.send;
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 100 });
   await send("Profiler.start");
@@ -72,7 +55,7 @@ try {
   const { profile } = (await send("Profiler.stop")) as {
     profile: { nodes: ProfileNode[]; samples: number[] };
   };
-  socket.close();
+  inspector.close();
   await mkdir("logs/bench", { recursive: true });
   await writeFile("logs/bench/router.cpuprofile", JSON.stringify(profile));
 

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../e2e/ports.ts";
+import { connectInspector } from "./inspector.ts";
 import { cpuMs, workerdChildren } from "./process-cpu.ts";
 import { bundleWorker, startFakeProcess, startRouter, waitReady } from "./targets.ts";
 
@@ -94,6 +95,8 @@ try {
   const [pid] = [...workerdChildren()];
   if (pid === undefined) throw new Error("no workerd process found");
   const inspector = await connectInspector(inspectorPort);
+  const heapUsed = async () =>
+    ((await inspector.send("Runtime.getHeapUsage")) as { usedSize: number }).usedSize;
   const rows: string[] = [];
   for (const route of ["openai", "anthropic"] as const) {
     for (const size of SIZES) {
@@ -106,14 +109,14 @@ try {
         const { path, init } = requestFor(route, size * MIB);
         await new Promise((resolve) => setTimeout(resolve, 300));
         await inspector.send("HeapProfiler.collectGarbage");
-        const heapBefore = await inspector.heapUsed();
+        const heapBefore = await heapUsed();
         writeFileSync(`/proc/${pid}/clear_refs`, "5");
         const before = kilobytes(pid, "VmRSS");
         const cpuBefore = cpuMs(pid);
         let heapPeak = heapBefore;
         let polling = true;
         const poll = (async () => {
-          while (polling) heapPeak = Math.max(heapPeak, await inspector.heapUsed());
+          while (polling) heapPeak = Math.max(heapPeak, await heapUsed());
         })();
         const response = await fetch(`${router.url}${path}`, init);
         await response.text();
@@ -143,33 +146,4 @@ try {
   await router.stop();
   await fake.stop();
   await rm(out, { recursive: true, force: true });
-}
-
-/** The router isolate's inspector (Chrome DevTools Protocol on loopback): V8's heap figures on demand. */
-async function connectInspector(port: number) {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as Array<{
-    title: string;
-    webSocketDebuggerUrl: string;
-  }>;
-  const target = targets.find((t) => t.title.includes("router")) ?? targets[0];
-  if (!target) throw new Error("no inspector target");
-  const socket = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
-  let nextId = 1;
-  const pending = new Map<number, (result: unknown) => void>();
-  socket.addEventListener("message", (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
-  });
-  const send = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      const id = nextId++;
-      pending.set(id, resolve);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  return {
-    send,
-    heapUsed: async () => ((await send("Runtime.getHeapUsage")) as { usedSize: number }).usedSize,
-    close: () => socket.close(),
-  };
 }

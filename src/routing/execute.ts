@@ -31,8 +31,7 @@ export async function executePlan(
       candidates: plan.candidates,
       url: `${upstream.baseUrl}${request.upstreamPath}`,
       headers: buildUpstreamHeaders(request.clientHeaders, isManaged(ctx) ? auth.upstreamApiKey : undefined),
-      // One Blob per attempt from the body's parts: the runtime writes them without a copy in the JS heap.
-      bodyFor: (model) => new Blob(request.bodyFor(model, fit.maxTokens[model] ?? null)),
+      bodyFor: (model) => upstreamBody(request.bodyFor(model, fit.maxTokens[model] ?? null)),
       fits: (model) => !fit.ruledOut.has(model),
       maxTokensFor: (model) => fit.maxTokens[model],
       onRefusal: fit.onRefusal,
@@ -46,6 +45,19 @@ export async function executePlan(
   } finally {
     releaseProbes();
   }
+}
+
+/** Below this many characters a body is sent as one string, which costs less than a Blob to make. */
+const BLOB_FROM_CHARS = 64 * 1024;
+
+/**
+ * An attempt's body from its parts: a large one as a Blob, which the runtime writes from the parts without a
+ * copy of the whole in the JavaScript heap (docs/contract.md §16).
+ */
+function upstreamBody(parts: string[]): BodyInit {
+  let chars = 0;
+  for (const part of parts) chars += part.length;
+  return chars < BLOB_FROM_CHARS ? parts.join("") : new Blob(parts);
 }
 
 /**

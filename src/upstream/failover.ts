@@ -118,7 +118,7 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
   while (inFlight.size > 0) {
     const settled = await raceWithHedge(inFlight, hedgeAfterMs > 0 && hasNext(), hedgeAfterMs, request);
     if (settled === "hedge") {
-      start(true);
+      if (hasNext()) start(true);
       continue;
     }
     const { running, verdict } = settled;

@@ -389,6 +389,31 @@ describe("what clients and operators see of the models' capabilities", () => {
     });
   });
 
+  it("gives the same facts in Anthropic's list format, the alias's window being the largest with tools", async () => {
+    const response = await callRouter("/v1/models", { headers: { "anthropic-version": "2023-06-01" } });
+    const { data } = (await response.json()) as { data: Array<Record<string, unknown>> };
+    expect(data[0]).toMatchObject({
+      type: "model",
+      id: ALIAS,
+      max_input_tokens: 262_144,
+      max_tokens: 262_144,
+      capabilities: {
+        image_input: { supported: true },
+        structured_outputs: { supported: true },
+        thinking: { supported: true },
+      },
+    });
+    expect(data.find((model) => model.id === QWEN_32B)).toMatchObject({
+      max_input_tokens: 40_960,
+      max_tokens: 40_960,
+      capabilities: {
+        image_input: { supported: false },
+        structured_outputs: { supported: true },
+        thinking: { supported: true },
+      },
+    });
+  });
+
   it("shows each candidate's window and capabilities on /status, and a window learned from a refusal", async () => {
     served.set(QWEN_32B, { windowTokens: 16_384, tools: true, images: false });
     await (await chat({ messages: [{ role: "user", content: prose(20_000) }], max_tokens: 500 })).text();

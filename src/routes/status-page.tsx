@@ -19,6 +19,7 @@ h2 { font-size: 1.05rem; margin: 24px 0 8px; }
 .badge { display: inline-block; padding: 2px 10px; border-radius: 999px; font-weight: 600; color: #fff; }
 .badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 10px; }
+.cards + .cards { margin-top: 10px; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
 .card .value { font-size: 1.3rem; font-weight: 600; }
 .scroll { overflow-x: auto; }

@@ -50,9 +50,20 @@ describe("after commit", () => {
   });
 
   it("starts the error event on a fresh line when the stream broke mid-event", async () => {
-    serveUpstream(stub(), { [ALPHA]: streamBody(['data: {"partial":', "tr"], "error").behavior });
+    const first = sseEvents(ALPHA, 1)[0] as string;
+    serveUpstream(stub(), { [ALPHA]: streamBody([first, 'data: {"partial":', "tr"], "error").behavior });
     const text = await (await callRouter("/v1/chat/completions", STREAM_REQUEST)).text();
-    expect(text).toMatch(/^data: \{"partial":tr\n\ndata: \{"error":/);
+    expect(text.startsWith(`${first}data: {"partial":tr\n\ndata: {"error":`)).toBe(true);
+  });
+
+  it("tries the next model when the stream breaks inside its first event, before anything was sent", async () => {
+    serveUpstream(stub(), {
+      [ALPHA]: streamBody(['data: {"partial":', "tr"], "error").behavior,
+      [BETA]: streamBody(sseEvents(BETA, 2), "close").behavior,
+    });
+    const response = await callRouter("/v1/chat/completions", STREAM_REQUEST);
+    expect(response.headers.get("x-chutes-autopilot-selected")).toBe(BETA);
+    expect(await response.text()).toBe(sseEvents(BETA, 2).join(""));
   });
 
   it("turns a bare JSON error that Chutes writes into a committed stream into the SSE error event", async () => {

@@ -2,8 +2,8 @@
 // facts written into the request's log line, and the relay of a committed stream, which takes over the log
 // line and writes it when the stream ends, with time to first byte and how the stream ended.
 import type { RequestLogHandle } from "../app-env.ts";
+import { isEventStream } from "../core/event-stream.ts";
 import { type Failure, failureCode } from "../core/failure.ts";
-import { isEventStream } from "../core/sse.ts";
 import type { RoutingResult } from "../routing/routing-request.ts";
 import { relayBody, type StreamFraming } from "../upstream/relay.ts";
 

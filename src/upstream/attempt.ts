@@ -9,14 +9,14 @@ import {
   classifyStreamedRefusal,
   type EngineRefusal,
 } from "../core/engine-refusal.ts";
+import { isEventStream } from "../core/event-stream.ts";
 import {
   classifyStatus,
   type FailoverReason,
   isOverloadBody,
   statusReason,
 } from "../core/failover-policy.ts";
-import { isEventStream } from "../core/sse.ts";
-import { readFirstChunk, readFirstContent, readFirstEventIfError } from "./first-byte.ts";
+import { readFirstBytes } from "./first-byte.ts";
 
 export interface AttemptRequest {
   url: string;
@@ -166,18 +166,14 @@ async function gateFirstByte(
   const release = () => reader.cancel().catch(() => {});
   signal.addEventListener("abort", release);
   if (signal.aborted) release();
-  let first = await (gates.content ? readFirstContent : readFirstChunk)(reader, timeoutMs);
-  // An engine that refuses inside a 200 stream sends its error as the first event (older SGLang, vLLM's
-  // generator errors): read that event whole before committing, and only then, so a normal stream pays nothing.
-  // (The content gate of a hedged race has read past it already.)
-  let errorData = first.kind === "error" ? (first.data ?? null) : null;
-  if (first.kind === "chunk" && gates.refusal) {
-    const errorEvent = await readFirstEventIfError(reader, first.chunk, timeoutMs);
-    errorData = errorEvent.data;
-    first = errorEvent.held;
-  }
-  const refusal = gates.refusal && errorData !== null ? classifyStreamedRefusal(errorData) : null;
+  const { first, errorData } = await readFirstBytes(reader, timeoutMs, {
+    content: gates.content,
+    firstEvent: gates.refusal,
+  });
   signal.removeEventListener("abort", release);
+  // An engine that refuses inside a 200 stream sends its error as the first event (older SGLang, vLLM's
+  // generator errors); any other error event is relayed as the stream's (§7).
+  const refusal = gates.refusal && errorData !== null ? classifyStreamedRefusal(errorData) : null;
   if (refusal) {
     abort("refused");
     reader.cancel().catch(() => {});

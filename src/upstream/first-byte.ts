@@ -1,140 +1,102 @@
 // Waits for the first body bytes of a 2xx response that may commit it, within a deadline (docs/contract.md §7's
 // commit gate). Normally that is the first non-empty chunk. In a hedged race only content commits (§13): the
-// first SSE line with text, reasoning or a tool call, never a comment, a role-only chunk, an error event or
-// `[DONE]`; what came before it is held and handed over with it. Nothing is committed before this returns.
-import { isContentLine, isErrorDataLine } from "../core/sse.ts";
+// first event with text, reasoning or a tool call, never a comment, a role-only chunk, an error event or
+// `[DONE]`; what came before it is held and handed over with it. In alias and list modes a stream whose first
+// event is an error is read to that event's end, so an engine's refusal there can move the request on (§16).
+// Nothing is committed before this returns. Events are read with core/event-stream.ts.
+import { concat, createSseReader, eventError, isContentEvent, type SseEvent } from "../core/event-stream.ts";
 
 export type FirstChunk =
   | { kind: "chunk"; chunk: Uint8Array }
   | { kind: "empty" }
   | { kind: "timeout" }
-  /** `data`: the error event's payload, when the stream sent one before any content. */
-  | { kind: "error"; error: unknown; data?: string };
+  | { kind: "error"; error: unknown };
 
-/** The first non-empty chunk. */
-export function readFirstChunk(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  timeoutMs: number,
-): Promise<FirstChunk> {
-  return withDeadline(timeoutMs, async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return { kind: "empty" };
-      if (value.byteLength > 0) return { kind: "chunk", chunk: value };
-    }
-  });
+/** What the gate saw: the bytes to commit, and the data of an error event that came first, if one did. */
+export interface FirstBytes {
+  first: FirstChunk;
+  errorData: string | null;
 }
 
-/** Every chunk up to and including the one that completes the first content line of an SSE stream. */
-export function readFirstContent(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  timeoutMs: number,
-): Promise<FirstChunk> {
-  return withDeadline(timeoutMs, async () => {
-    const decoder = new TextDecoder();
-    const held: Uint8Array[] = [];
-    let partial = "";
-    let errorData: string | null = null;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        if (errorData === null) return { kind: "empty" };
-        return { kind: "error", error: "error event before any content", data: errorData };
-      }
-      held.push(value);
-      const lines = (partial + decoder.decode(value, { stream: true })).split(/\r?\n/);
-      partial = lines.pop() ?? "";
-      for (const line of lines) {
-        if (isContentLine(line)) return { kind: "chunk", chunk: concat(held) };
-        if (errorData === null && isErrorDataLine(line)) errorData = line.slice(5).trim();
-      }
-    }
-  });
-}
-
-/** What the refusal gate saw of a stream's first event: its data when it is an error, and every byte read. */
-export interface FirstEvent {
-  /** The first event's data when it is an error object (`{"error":…}` or `{"object":"error",…}`), else null. */
-  data: string | null;
-  /** Every byte read so far, to commit when the first event is not an error. */
-  held: FirstChunk;
-}
-
-// An error object as an SSE data line, or as Chutes' bare line without the `data:` prefix.
-const ERROR_LINE = /^(data:\s*)?\{\s*"(error"\s*:|object"\s*:\s*"error")/;
-// Enough of a first data line to tell an error object from a chunk.
-const DECIDING_CHARS = 32;
+/** Events whose first is not decided by this many bytes are committed as they are (a huge first event). */
 const MAX_FIRST_EVENT_BYTES = 64 * 1024;
 
-/**
- * Reads on from `first` only while the stream's first event may be an error object, and until that event's
- * line is whole (docs/contract.md §16: engines refuse inside a 200 stream this way). A stream whose first line
- * is a chunk, a comment or anything else is decided on the bytes already read.
- */
-export async function readFirstEventIfError(
+/** Reads a 2xx body until it may commit: its first chunk, its first content (`content`), and in either case
+ * its first event whole when that event is an error (`firstEvent`). */
+export function readFirstBytes(
   reader: ReadableStreamDefaultReader<Uint8Array>,
-  first: Uint8Array,
   timeoutMs: number,
-): Promise<FirstEvent> {
-  const decoder = new TextDecoder();
-  const held = [first];
-  let bytes = first.byteLength;
-  let text = decoder.decode(first, { stream: true });
-  const heldChunk = (): FirstChunk => ({ kind: "chunk", chunk: concat(held) });
+  gates: { content: boolean; firstEvent: boolean },
+): Promise<FirstBytes> {
+  if (!gates.content && !gates.firstEvent)
+    return withDeadline(timeoutMs, async () => ({ first: await firstChunk(reader), errorData: null }));
+  return withDeadline(timeoutMs, () => readEvents(reader, gates));
+}
+
+async function firstChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<FirstChunk> {
   for (;;) {
-    const line = firstLine(text);
-    if (line !== null) {
-      const decided = line.complete || line.text.length >= DECIDING_CHARS;
-      if (decided && !ERROR_LINE.test(line.text)) return { data: null, held: heldChunk() };
-      if (line.complete) return { data: line.text.replace(/^data:\s*/, ""), held: heldChunk() };
-    }
-    if (bytes > MAX_FIRST_EVENT_BYTES) return { data: null, held: heldChunk() };
-    const next = await withDeadline(timeoutMs, async () => {
-      const { done, value } = await reader.read();
-      return done ? { kind: "empty" } : { kind: "chunk", chunk: value };
-    });
-    if (next.kind !== "chunk") {
-      const partial = line !== null && ERROR_LINE.test(line.text) ? line.text.replace(/^data:\s*/, "") : null;
-      return { data: partial, held: heldChunk() };
-    }
-    held.push(next.chunk);
-    bytes += next.chunk.byteLength;
-    text += decoder.decode(next.chunk, { stream: true });
+    const { done, value } = await reader.read();
+    if (done) return { kind: "empty" };
+    if (value.byteLength > 0) return { kind: "chunk", chunk: value };
   }
 }
 
-/** The first line that is not blank and not an SSE comment, and whether it has ended; null before one starts. */
-function firstLine(text: string): { text: string; complete: boolean } | null {
-  let start = 0;
+async function readEvents(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  gates: { content: boolean; firstEvent: boolean },
+): Promise<FirstBytes> {
+  const events = createSseReader();
+  const held: Uint8Array[] = [];
+  let bytes = 0;
+  // The content gate's first error event, kept in case no content follows it.
+  let errorData: string | null = null;
+  const chunk = (): FirstChunk => ({ kind: "chunk", chunk: concat(held, bytes) });
+  /** The verdict an event brings, or null to read on. */
+  const onEvent = (event: SseEvent): FirstBytes | null => {
+    const error = eventError(event);
+    if (gates.content) {
+      if (isContentEvent(event)) return { first: chunk(), errorData: null };
+      errorData ??= error;
+      return null;
+    }
+    // The first event that says anything decides: an error is handed over to be judged, anything else commits.
+    if (error !== null) return { first: chunk(), errorData: error };
+    return event.data !== null ? { first: chunk(), errorData: null } : null;
+  };
   for (;;) {
-    const end = text.indexOf("\n", start);
-    const line = (end === -1 ? text.slice(start) : text.slice(start, end)).replace(/\r$/, "");
-    if (end === -1) return line === "" ? null : { text: line, complete: false };
-    if (line.trim() !== "" && !line.startsWith(":")) return { text: line, complete: true };
-    start = end + 1;
+    const { done, value } = await reader.read();
+    if (done) {
+      const rest = events.end();
+      const verdict = rest ? onEvent(rest) : null;
+      if (verdict) return verdict;
+      if (gates.content)
+        return errorData === null
+          ? { first: { kind: "empty" }, errorData: null }
+          : { first: { kind: "error", error: "error event before any content" }, errorData };
+      return { first: bytes > 0 ? chunk() : { kind: "empty" }, errorData: null };
+    }
+    if (value.byteLength === 0) continue;
+    held.push(value);
+    bytes += value.byteLength;
+    for (const event of events.push(value)) {
+      const verdict = onEvent(event);
+      if (verdict) return verdict;
+    }
+    if (!gates.content && bytes > MAX_FIRST_EVENT_BYTES) return { first: chunk(), errorData: null };
   }
 }
 
-async function withDeadline(timeoutMs: number, read: () => Promise<FirstChunk>): Promise<FirstChunk> {
+async function withDeadline(timeoutMs: number, read: () => Promise<FirstBytes>): Promise<FirstBytes> {
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<FirstChunk>((resolve) => {
-    timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs);
+  const deadline = new Promise<FirstBytes>((resolve) => {
+    timer = setTimeout(() => resolve({ first: { kind: "timeout" }, errorData: null }), timeoutMs);
   });
-  const first = read().catch((error: unknown): FirstChunk => ({ kind: "error", error }));
+  const first = read().catch(
+    (error: unknown): FirstBytes => ({ first: { kind: "error", error }, errorData: null }),
+  );
   try {
     return await Promise.race([first, deadline]);
   } finally {
     clearTimeout(timer);
   }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

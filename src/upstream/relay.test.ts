@@ -5,7 +5,6 @@ import type { StreamEnd } from "../core/outcome.ts";
 import { relayBody, type StreamFraming } from "./relay.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** An upstream body that sends `chunks`, then closes cleanly or breaks. */
 function upstream(chunks: string[], ending: "close" | "break"): ReadableStreamDefaultReader<Uint8Array> {
@@ -36,16 +35,16 @@ async function relay(chunks: string[], ending: "close" | "break", framing: Strea
   return { text: await new Response(body).text(), end };
 }
 
-/** Re-frames whole lines as `event: line` frames; holds back a partial line until its end arrives. */
+/** Re-frames each data event as an `event: line` frame. */
 function lineFraming(): StreamFraming {
-  let pending = "";
   return {
-    transform(chunk) {
-      pending += decoder.decode(chunk);
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      return encoder.encode(lines.map((line) => `event: line\ndata: ${line}\n\n`).join(""));
-    },
+    transform: (events) =>
+      encoder.encode(
+        events
+          .filter((event) => event.data !== null)
+          .map((event) => `event: line\ndata: ${event.data}\n\n`)
+          .join(""),
+      ),
     finish: () => encoder.encode("event: done\n\n"),
     errorEvent: (message) => encoder.encode(`event: error\ndata: ${message}\n\n`),
   };
@@ -63,14 +62,14 @@ describe("relayBody framing", () => {
     expect(end).toBe("complete");
   });
 
-  it("re-frames chunks through the protocol's transform, whatever their boundaries, and adds its closing bytes", async () => {
-    const { text, end } = await relay(["al", "pha\nbe", "", "ta\n"], "close", lineFraming());
+  it("re-frames events through the protocol's transform, whatever their chunks' boundaries, and adds its closing bytes", async () => {
+    const { text, end } = await relay(["data: al", "pha\n\ndata: be", "", "ta\n\n"], "close", lineFraming());
     expect(text).toBe("event: line\ndata: alpha\n\nevent: line\ndata: beta\n\nevent: done\n\n");
     expect(end).toBe("complete");
   });
 
   it("ends a broken stream with the protocol's own error event", async () => {
-    const { text, end } = await relay(["alpha\n", "par"], "break", lineFraming());
+    const { text, end } = await relay(["data: alpha\n\n", "data: par"], "break", lineFraming());
     expect(text).toBe("event: line\ndata: alpha\n\nevent: error\ndata: The upstream stream failed\n\n");
     expect(end).toBe("upstream_error");
   });

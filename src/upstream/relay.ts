@@ -1,19 +1,19 @@
 // Streams a committed upstream body to the client chunk by chunk, pulling only when the client reads (no
 // buffering). After commit nothing is retried: a break, or an upstream silent past UPSTREAM_IDLE_TIMEOUT_MS
 // while we wait on it, ends an SSE stream with one error event and errors any other body (docs/contract.md
-// §7). A client that goes away cancels the upstream. The protocol decides the framing: its transform re-frames
-// chunks (none passes them through untouched) and its encoder writes the error event. Per chunk this does a
-// read, the transform if any, a scan for SSE `data:` lines and an enqueue: the idle check is one watchdog
-// timer per idle period, and the upstream's tail (how it ended, and its usage) is looked at once, at its end.
+// §7). A client that goes away cancels the upstream. An SSE body is read as events (core/event-stream.ts):
+// each chunk's whole events are counted for metering, handed to the protocol's framing when it re-frames them,
+// and the last few kept for the usage read at the end; a relay that passes bytes through sends each chunk as it
+// came. A JSON body keeps only its tail, for its usage. The idle check is one watchdog timer per idle period.
 
+import { createSseReader, endsWithBareError, type SseEvent } from "../core/event-stream.ts";
 import type { StreamEnd } from "../core/outcome.ts";
-import { endsAtEventBoundary, endsWithBareErrorLine } from "../core/sse.ts";
-import { countDataLines, type StreamTally } from "../core/usage-meter.ts";
+import { type StreamTally, usageInEvents, usageInJsonTail } from "../core/usage-meter.ts";
 
 /** How one protocol frames a relayed stream for its client. */
 export interface StreamFraming {
-  /** Re-frames an upstream chunk (an empty result sends nothing yet); null relays chunks untouched. */
-  transform: ((chunk: Uint8Array) => Uint8Array) | null;
+  /** Re-frames an SSE body's events as they complete (an empty result sends nothing yet); null relays bytes. */
+  transform: ((events: readonly SseEvent[]) => Uint8Array) | null;
   /** Bytes to send when the upstream ended cleanly, before the client's stream closes. */
   finish: (() => Uint8Array) | null;
   /** The event that ends a broken SSE stream; `endedMidEvent` when the upstream stopped inside an event. */
@@ -32,10 +32,18 @@ export interface RelayOptions {
   onEnd: (end: StreamEnd, tally: StreamTally) => void;
 }
 
-// Enough of the stream's end to see its last line and its final usage chunk.
-const TAIL_BYTES = 8192;
-// How an ended stream is judged: its last line only.
-const END_LINE_BYTES = 512;
+// A stream's usage chunk comes last or next to last before [DONE]: the data events kept for it.
+const USAGE_EVENTS_KEPT = 4;
+// Enough of a JSON body's end to hold its usage object.
+const JSON_TAIL_BYTES = 8192;
+
+/** What the relay reads of the body as it passes: its events (SSE) or its tail (JSON), for the end. */
+interface BodyWatch {
+  /** Takes a chunk; returns its whole events when the body is SSE (for the framing). */
+  take(chunk: Uint8Array): readonly SseEvent[];
+  /** The body ended: its last events (an unterminated one too), and the tally. */
+  end(): { rest: SseEvent | null; endedMidEvent: boolean; bareError: boolean; tally: StreamTally };
+}
 
 export function relayBody(
   first: Uint8Array,
@@ -43,28 +51,22 @@ export function relayBody(
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
   let ended = false;
-  // The upstream's last chunks, newest last, holding at least TAIL_BYTES when the body is that long.
-  const recent: Uint8Array[] = [first];
-  let recentBytes = first.byteLength;
-  let bytes = first.byteLength;
-  // Data lines are what a usage-less stream is charged by; a JSON body is charged by its length instead.
-  let [dataEvents, atLineStart] = options.isEventStream ? countDataLines(first, true) : [0, true];
+  const watch = options.isEventStream ? watchEvents() : watchJson();
   let waitingSinceMs: number | null = null;
   let stalled = false;
   let watchdog: ReturnType<typeof setTimeout> | null = null;
   const { transform, finish, errorEvent } = options.framing;
-  // Read once the upstream has nothing more to send: how the stream ended and what it used.
-  let tail: string | null = null;
-  const tailOnce = () => {
-    tail ??= tailText(recent, TAIL_BYTES);
-    return tail;
+  let closing: ReturnType<BodyWatch["end"]> | null = null;
+  const endOnce = () => {
+    closing ??= watch.end();
+    return closing;
   };
 
   const end = (how: StreamEnd) => {
     if (ended) return;
     ended = true;
     if (watchdog !== null) clearTimeout(watchdog);
-    options.onEnd(how, { tail: tailOnce(), dataEvents, bytes });
+    options.onEnd(how, endOnce().tally);
   };
   // Fires at most once per idle period; only time spent waiting on the upstream counts, not on the client.
   const checkIdle = () => {
@@ -79,17 +81,21 @@ export function relayBody(
     }
     watchdog = setTimeout(checkIdle, options.idleTimeoutMs - waitedMs);
   };
+  const framed = (chunk: Uint8Array): Uint8Array => {
+    const events = watch.take(chunk);
+    return transform ? transform(events) : chunk;
+  };
 
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        const framed = transform ? transform(first) : first;
-        if (framed.byteLength > 0) controller.enqueue(framed);
+        const bytes = framed(first);
+        if (bytes.byteLength > 0) controller.enqueue(bytes);
         watchdog = setTimeout(checkIdle, options.idleTimeoutMs);
       },
       async pull(controller) {
         let next: ReadableStreamReadResult<Uint8Array> | null;
-        // A transform may hold a chunk back (a partial line); read on until there is something to send.
+        // A transform may hold a chunk back (a partial event); read on until there is something to send.
         for (;;) {
           waitingSinceMs = Date.now();
           try {
@@ -99,29 +105,19 @@ export function relayBody(
           }
           waitingSinceMs = null;
           if (!next || next.done || stalled) break;
-          const chunk = next.value;
-          if (chunk.byteLength > 0) {
-            bytes += chunk.byteLength;
-            if (options.isEventStream) {
-              const [events, endsLine] = countDataLines(chunk, atLineStart);
-              dataEvents += events;
-              atLineStart = endsLine;
-            }
-            recent.push(chunk);
-            recentBytes += chunk.byteLength;
-            while (recent.length > 1 && recentBytes - (recent[0] as Uint8Array).byteLength >= TAIL_BYTES)
-              recentBytes -= (recent.shift() as Uint8Array).byteLength;
-          }
-          const framed = transform ? transform(next.value) : next.value;
-          if (framed.byteLength > 0 || !transform) {
-            controller.enqueue(framed);
+          if (next.value.byteLength === 0) continue;
+          const bytes = framed(next.value);
+          if (bytes.byteLength > 0 || !transform) {
+            controller.enqueue(bytes);
             return;
           }
         }
-        const lastLines = tailOnce().slice(-END_LINE_BYTES);
-        if (next?.done && !stalled && !(options.isEventStream && endsWithBareErrorLine(lastLines))) {
-          const closing = finish?.();
-          if (closing && closing.byteLength > 0) controller.enqueue(closing);
+        const { rest, endedMidEvent, bareError } = endOnce();
+        if (next?.done && !stalled && !bareError) {
+          const last = transform && rest ? transform([rest]) : null;
+          if (last && last.byteLength > 0) controller.enqueue(last);
+          const closingBytes = finish?.();
+          if (closingBytes && closingBytes.byteLength > 0) controller.enqueue(closingBytes);
           controller.close();
           end(options.framing.sawError?.() ? "upstream_error" : "complete");
           return;
@@ -136,7 +132,7 @@ export function relayBody(
             ? `The upstream stream stalled for more than ${options.idleTimeoutMs} ms`
             : "The upstream stream failed";
         if (options.isEventStream) {
-          controller.enqueue(errorEvent(message, !endsAtEventBoundary(lastLines)));
+          controller.enqueue(errorEvent(message, endedMidEvent));
           controller.close();
         } else {
           controller.error(new Error(message));
@@ -153,18 +149,66 @@ export function relayBody(
   );
 }
 
+/** An SSE body: its events counted as they complete, the last data events kept for the usage. */
+function watchEvents(): BodyWatch {
+  const reader = createSseReader();
+  const recent: SseEvent[] = [];
+  let dataEvents = 0;
+  let bytes = 0;
+  let last: SseEvent | null = null;
+  const note = (event: SseEvent) => {
+    last = event;
+    if (!event.startsWithData) return;
+    dataEvents += 1;
+    recent.push(event);
+    if (recent.length > USAGE_EVENTS_KEPT) recent.shift();
+  };
+  return {
+    take(chunk) {
+      bytes += chunk.byteLength;
+      const events = reader.push(chunk);
+      for (const event of events) note(event);
+      return events;
+    },
+    end() {
+      const rest = reader.end();
+      if (rest) note(rest);
+      const final: SseEvent | null = last;
+      return {
+        rest,
+        endedMidEvent: rest !== null,
+        bareError: final !== null && endsWithBareError(final),
+        tally: { usage: usageInEvents(recent), dataEvents, bytes },
+      };
+    },
+  };
+}
+
 // Bytes to chars one to one, natively: latin1 keeps every ASCII byte as is, which is all the tail is read for.
 const latin1 = new TextDecoder("latin1");
 
-/** The last `limit` bytes of the stream as text, one char per byte (JSON keys and SSE framing are ASCII). */
-function tailText(recent: readonly Uint8Array[], limit: number): string {
-  const parts: string[] = [];
-  let need = limit;
-  for (let c = recent.length - 1; c >= 0 && need > 0; c--) {
-    const chunk = recent[c] as Uint8Array;
-    const from = Math.max(0, chunk.byteLength - need);
-    parts.push(latin1.decode(chunk.subarray(from)));
-    need -= chunk.byteLength - from;
-  }
-  return parts.reverse().join("");
+/** A JSON body: its length, and its last bytes for the usage object. */
+function watchJson(): BodyWatch {
+  const recent: Uint8Array[] = [];
+  let recentBytes = 0;
+  let bytes = 0;
+  return {
+    take(chunk) {
+      bytes += chunk.byteLength;
+      recent.push(chunk);
+      recentBytes += chunk.byteLength;
+      while (recent.length > 1 && recentBytes - (recent[0] as Uint8Array).byteLength >= JSON_TAIL_BYTES)
+        recentBytes -= (recent.shift() as Uint8Array).byteLength;
+      return [];
+    },
+    end() {
+      const tail = recent.map((chunk) => latin1.decode(chunk)).join("");
+      return {
+        rest: null,
+        endedMidEvent: false,
+        bareError: false,
+        tally: { usage: usageInJsonTail(tail.slice(-JSON_TAIL_BYTES)), dataEvents: 0, bytes },
+      };
+    },
+  };
 }

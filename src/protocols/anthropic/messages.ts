@@ -6,10 +6,10 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../app-env.ts";
 import { chatBodyWriter } from "../../core/body-rewrite.ts";
+import { createSseReader, isEventStream } from "../../core/event-stream.ts";
 import { FailureError } from "../../core/failure.ts";
 import { mapModel } from "../../core/model-map.ts";
 import { profileChatBody } from "../../core/request-profile.ts";
-import { isEventStream } from "../../core/sse.ts";
 import { admitOrThrow } from "../../routing/admit.ts";
 import { routeRequest } from "../../routing/pipeline.ts";
 import { createRoutingContext } from "../../routing/routing-context.ts";
@@ -148,8 +148,8 @@ async function respondJsonAsStream(
     const failure = { kind: "upstream_failed", reason: "upstream_first_body_byte_error" } as const;
     return renderAnthropicFailure(failure, meta.requestId, headers);
   }
-  const events = [stream.push(new TextEncoder().encode(sse)), stream.finish()];
-  return new Response(new Blob(events), { status: 200, headers });
+  const events = createSseReader().push(new TextEncoder().encode(sse));
+  return new Response(new Blob([stream.push(events), stream.finish()]), { status: 200, headers });
 }
 
 /** An upstream error answer passed on: its status (capacity answers as 529) in Anthropic's shape. */

@@ -12,6 +12,7 @@ import TOOL_NAME_AND_ARGS from "../../../fixtures/anthropic/openai-tool-name-and
 import TWO_TOOLS from "../../../fixtures/anthropic/openai-two-tools-one-chunk.sse?raw";
 import USAGE_AFTER_FINISH from "../../../fixtures/anthropic/openai-usage-after-finish.sse?raw";
 import UTF8_TEXT from "../../../fixtures/anthropic/openai-utf8-text.sse?raw";
+import { createSseReader } from "../../core/event-stream.ts";
 import { type AnthropicStreamOptions, createAnthropicStream } from "./stream.ts";
 import { decodeToolId, encodeToolId } from "./tool-ids.ts";
 
@@ -73,10 +74,28 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return all;
 }
 
+/**
+ * The re-framer fed the way the relay feeds it: upstream bytes through the one SSE reader, the events it
+ * completes handed over, an unterminated last event at the end.
+ */
+function fromBytes(options: AnthropicStreamOptions) {
+  const stream = createAnthropicStream(options);
+  const reader = createSseReader();
+  return {
+    push: (bytes: Uint8Array) => stream.push(reader.push(bytes)),
+    finish: () => {
+      const rest = reader.end();
+      return concat([stream.push(rest ? [rest] : []), stream.finish()]);
+    },
+    fail: (message: string, overloaded?: boolean) => stream.fail(message, overloaded),
+    erred: () => stream.erred(),
+  };
+}
+
 /** Feeds the upstream split at `splits` (byte offsets), then finishes; returns every frame sent. */
 function run(upstream: string | Uint8Array, splits: number[] = [], options = OPTIONS): Frame[] {
   const bytes = typeof upstream === "string" ? encode(upstream) : upstream;
-  const stream = createAnthropicStream(options);
+  const stream = fromBytes(options);
   const cuts = [0, ...[...splits].sort((a, b) => a - b), bytes.byteLength];
   const parts = cuts.slice(1).map((cut, i) => stream.push(bytes.subarray(cuts[i], cut)));
   return parseFrames(concat([...parts, stream.finish()]));
@@ -291,7 +310,7 @@ describe("createAnthropicStream: golden fixtures", () => {
   });
 
   it("ends on an upstream data error event like fail() would, and ignores everything after it", () => {
-    const stream = createAnthropicStream(OPTIONS);
+    const stream = fromBytes(OPTIONS);
     const frames = parseFrames(stream.push(encode(ERROR_EVENT)));
     expect(frames).toEqual([
       MESSAGE_START,
@@ -319,7 +338,7 @@ describe("createAnthropicStream: golden fixtures", () => {
 
 describe("createAnthropicStream: timing", () => {
   it("sends message_start on the first chunk that parses, not on comments or a partial line", () => {
-    const stream = createAnthropicStream(OPTIONS);
+    const stream = fromBytes(OPTIONS);
     expect(stream.push(encode(": keep-alive\n\n"))).toHaveLength(0);
     const role = chunk({ delta: { role: "assistant", content: "" } });
     expect(stream.push(encode(role.slice(0, 20)))).toHaveLength(0);
@@ -328,7 +347,7 @@ describe("createAnthropicStream: timing", () => {
   });
 
   it("holds message_delta until the usage chunk that follows the finish_reason", () => {
-    const stream = createAnthropicStream(OPTIONS);
+    const stream = fromBytes(OPTIONS);
     const sent = events(USAGE_AFTER_FINISH).map((event) => parseFrames(stream.push(encode(event))));
     expect(sent.map((frames) => frames.map((f) => f.event))).toEqual([
       ["message_start", "content_block_start", "content_block_delta"],
@@ -341,7 +360,7 @@ describe("createAnthropicStream: timing", () => {
   });
 
   it("waits past a finish chunk that carries usage itself, then ends at [DONE] with that usage", () => {
-    const stream = createAnthropicStream(OPTIONS);
+    const stream = fromBytes(OPTIONS);
     const finishWithUsage = chunk(
       { delta: { content: "x" }, finish_reason: "stop" },
       { usage: { prompt_tokens: 7, completion_tokens: 1 } },
@@ -357,14 +376,14 @@ describe("createAnthropicStream: timing", () => {
 
   it("ends at [DONE] when no usage chunk comes, and at finish() when no [DONE] comes either", () => {
     const upstream = chunk({ delta: { content: "Hi" } }) + chunk({ finish_reason: "stop" });
-    const atDone = createAnthropicStream(OPTIONS);
+    const atDone = fromBytes(OPTIONS);
     atDone.push(encode(upstream));
     expect(parseFrames(atDone.push(encode(DONE))).map((f) => f.event)).toEqual([
       "content_block_stop",
       "message_delta",
       "message_stop",
     ]);
-    const atFinish = createAnthropicStream(OPTIONS);
+    const atFinish = fromBytes(OPTIONS);
     atFinish.push(encode(upstream));
     expect(parseFrames(atFinish.finish()).map((f) => f.event)).toEqual([
       "content_block_stop",
@@ -379,7 +398,7 @@ describe("createAnthropicStream: timing", () => {
   });
 
   it("returns nothing once finished", () => {
-    const stream = createAnthropicStream(OPTIONS);
+    const stream = fromBytes(OPTIONS);
     stream.push(encode(TEXT));
     expect(stream.finish()).toHaveLength(0);
     expect(stream.push(encode(TEXT))).toHaveLength(0);
@@ -454,7 +473,7 @@ describe("createAnthropicStream: stop_reason", () => {
 
 describe("createAnthropicStream: failures", () => {
   it("closes the open block, then sends an api_error event and nothing more", () => {
-    const stream = createAnthropicStream(OPTIONS);
+    const stream = fromBytes(OPTIONS);
     stream.push(encode(events(TEXT).slice(0, 2).join("")));
     expect(parseFrames(stream.fail("The upstream stream failed"))).toEqual([
       blockStop(0),
@@ -466,7 +485,7 @@ describe("createAnthropicStream: failures", () => {
   });
 
   it("uses overloaded_error when asked", () => {
-    const stream = createAnthropicStream(OPTIONS);
+    const stream = fromBytes(OPTIONS);
     stream.push(encode(chunk({ delta: { role: "assistant" } })));
     expect(parseFrames(stream.fail("stalled", true))).toEqual([
       frame("error", { error: { type: "overloaded_error", message: "stalled" } }),
@@ -474,7 +493,7 @@ describe("createAnthropicStream: failures", () => {
   });
 
   it("sends message_start first when it fails before anything parsed", () => {
-    const frames = parseFrames(createAnthropicStream(OPTIONS).fail("boom"));
+    const frames = parseFrames(fromBytes(OPTIONS).fail("boom"));
     expect(frames).toEqual([
       MESSAGE_START,
       frame("error", { error: { type: "api_error", message: "boom" } }),

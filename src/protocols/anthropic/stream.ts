@@ -1,6 +1,8 @@
 // Re-frames an upstream OpenAI chat-completions SSE stream as Anthropic Messages SSE events (docs/contract.md
 // §14): one block open at a time with dense indexes, stop_reason and usage held until the upstream's usage
-// chunk. Pure and independent of how the bytes are split; the relay decides when the upstream ended or broke.
+// chunk. Pure; it takes the upstream's events as the relay reads them (core/event-stream.ts), so it does not
+// depend on how the bytes were split, and the relay decides when the upstream ended or broke.
+import { formatSseText, type SseEvent } from "../../core/event-stream.ts";
 import { encodeToolId } from "./tool-ids.ts";
 
 /** What the re-framer needs to know about the request. */
@@ -19,8 +21,8 @@ export interface AnthropicStreamOptions {
 
 /** The re-framer the relay drives: push per upstream chunk, then finish or fail exactly once. */
 export interface AnthropicStream {
-  /** Feeds upstream bytes (any split, even mid-line or mid-UTF-8 character); returns the Anthropic SSE bytes to send now (possibly empty). */
-  push(chunk: Uint8Array): Uint8Array;
+  /** Feeds the upstream's next whole events; returns the Anthropic SSE bytes to send now (possibly empty). */
+  push(events: readonly SseEvent[]): Uint8Array;
   /** The upstream ended cleanly: closes any open block, sends message_delta (stop_reason, final usage) and message_stop. */
   finish(): Uint8Array;
   /** The upstream failed after commit: closes the open block if any, then `event: error` with {"type":"error","error":{"type":"api_error","message":...}} (type "overloaded_error" when `overloaded` is true). Nothing after it. */
@@ -40,9 +42,7 @@ const count = (value: unknown): number | null => (typeof value === "number" ? va
 
 /** A re-framer for one streamed answer; each call returns the bytes to send for what it was given. */
 export function createAnthropicStream(options: AnthropicStreamOptions): AnthropicStream {
-  const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  let partialLine = "";
   let out = "";
   let started = false;
   let ended = false;
@@ -57,7 +57,7 @@ export function createAnthropicStream(options: AnthropicStreamOptions): Anthropi
   let outputChars = 0;
 
   const send = (type: string, fields: Json = {}) => {
-    out += `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
+    out += formatSseText(JSON.stringify({ type, ...fields }), type);
   };
   const take = (): Uint8Array => {
     const bytes = encoder.encode(out);
@@ -190,11 +190,9 @@ export function createAnthropicStream(options: AnthropicStreamOptions): Anthropi
     ended = true;
   }
 
-  // OpenAI-compatible servers put each chunk on one `data:` line, so lines are read one by one rather than
-  // joined into multi-line events; comments, blank lines and other fields carry nothing here.
-  function onLine(line: string): void {
-    if (!line.startsWith("data:")) return;
-    const data = line.slice(5).trim();
+  function onEvent(event: SseEvent): void {
+    const data = event.data?.trim();
+    if (data === undefined || data === "") return;
     if (data === "[DONE]") {
       end();
       return;
@@ -215,25 +213,17 @@ export function createAnthropicStream(options: AnthropicStreamOptions): Anthropi
     }
   }
 
-  function feed(text: string, atEnd: boolean): void {
-    const lines = (partialLine + text).split(/\r\n|\r|\n/);
-    partialLine = atEnd ? "" : (lines.pop() ?? "");
-    for (const line of lines) {
-      if (ended) return;
-      onLine(line);
-    }
-  }
-
   return {
-    push(chunk) {
-      if (ended) return new Uint8Array();
-      feed(decoder.decode(chunk, { stream: true }), false);
+    push(events) {
+      for (const event of events) {
+        if (ended) break;
+        onEvent(event);
+      }
       return take();
     },
     finish() {
       if (ended) return new Uint8Array();
-      feed(decoder.decode(), true);
-      if (!ended) end();
+      end();
       return take();
     },
     fail(message, overloaded = false) {

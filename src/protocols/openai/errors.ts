@@ -2,6 +2,7 @@
 // "code"}}` with null for absent fields. Every router failure maps to it through one exhaustive switch, and
 // the stream error event that ends a broken SSE stream carries the same body.
 import type { Capability } from "../../core/capabilities.ts";
+import { formatSseText } from "../../core/event-stream.ts";
 import {
   type Failure,
   failureCode,
@@ -101,7 +102,7 @@ export function formatStreamErrorEvent(message: string, endedMidEvent: boolean):
   const body: OpenAIErrorBody = {
     error: { message, type: "upstream_error", param: null, code: "upstream_stream_error" },
   };
-  const event = `data: ${JSON.stringify(body)}\n\n`;
+  const event = formatSseText(JSON.stringify(body));
   return endedMidEvent ? `\n\n${event}` : event;
 }
 

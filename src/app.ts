@@ -1,33 +1,26 @@
-// Hono wiring only: request id, the log line, routes, the 404/405 answers, and the one place a thrown failure
-// becomes an answer, in the protocol of the route that threw it (OpenAI's unless the route says otherwise).
-import type { Context } from "hono";
+// Hono wiring only: request id, the log line, the refusal counter, each protocol's routes (each answers its
+// own failures in its own shape: routes/openai.ts, routes/anthropic.ts), the operator routes, and the 404/405
+// answers elsewhere, in OpenAI's error shape.
 import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { openAPIRouteHandler } from "hono-openapi";
 import type { AppEnv } from "./app-env.ts";
-import { type Failure, FailureError, failureHeaders, failureStatus } from "./core/failure.ts";
+import { FailureError } from "./core/failure.ts";
 import { noteLocation } from "./isolate/isolate-state.ts";
-import {
-  anthropicErrorBody,
-  anthropicFailureMessage,
-  anthropicFailureStatus,
-} from "./protocols/anthropic/errors.ts";
-import { toOpenAIError } from "./protocols/openai/errors.ts";
+import { failureHandler } from "./protocols/on-error.ts";
+import { renderOpenAIFailure } from "./protocols/openai/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
-import { completionsRoutes } from "./routes/completions.ts";
+import { anthropicRoutes } from "./routes/anthropic.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { messagesRoutes } from "./routes/messages.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
-import { modelsRoutes } from "./routes/models.ts";
+import { openAIRoutes } from "./routes/openai.ts";
 import { countRefusals } from "./routes/refusal-counter.ts";
 import { requestLogger } from "./routes/request-logger.ts";
 import { statusRoutes } from "./routes/status.tsx";
 
 export const app = new Hono<AppEnv>();
 
-/** Known paths answer 405 for other methods, with the methods they accept. */
+/** Known paths answer 405 for other methods, with the methods they accept (/v1/messages*: its own routes). */
 const ALLOWED_METHODS: Record<string, string> = {
   "/healthz": "GET, HEAD",
   "/readyz": "GET, HEAD",
@@ -36,8 +29,6 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/v1/models": "GET, HEAD",
   "/v1/chat/completions": "POST",
   "/v1/completions": "POST",
-  "/v1/messages": "POST",
-  "/v1/messages/count_tokens": "POST",
   "/admin/keys": "GET, HEAD, POST",
   "/admin/keys/:id": "GET, HEAD, PATCH, DELETE",
   "/admin/keys/:id/rotate": "POST",
@@ -58,9 +49,8 @@ for (const path of API_PATHS) app.use(path, countRefusals);
 app.route("/", healthRoutes);
 app.route("/", statusRoutes);
 app.route("/", metricsRoutes);
-app.route("/v1", modelsRoutes);
-app.route("/v1", completionsRoutes);
-app.route("/v1", messagesRoutes);
+app.route("/v1", openAIRoutes);
+app.route("/v1", anthropicRoutes);
 app.route("/", adminRoutes);
 app.get(
   "/openapi.json",
@@ -94,30 +84,8 @@ for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
   });
 }
 
-app.notFound((c) => renderFailure(c, { kind: "not_found", method: c.req.method, path: c.req.path }));
-
-app.onError((error, c) => {
-  if (error instanceof FailureError) return renderFailure(c, error.failure);
-  // Hono's JSON validator refuses a body that is not JSON before the schema sees it.
-  if (error instanceof HTTPException && error.status === 400)
-    return renderFailure(c, { kind: "invalid_json" });
-  console.error(
-    JSON.stringify({ event: "unhandled_error", requestId: c.get("requestId"), error: String(error) }),
-  );
-  return renderFailure(c, { kind: "internal_error" });
-});
-
-/** The Anthropic Messages paths answer in Anthropic's error shape (docs/contract.md §14), the rest in OpenAI's. */
-function renderFailure(c: Context<AppEnv>, failure: Failure): Response {
-  if (c.req.path === "/v1/messages" || c.req.path.startsWith("/v1/messages/")) {
-    const status = anthropicFailureStatus(failure);
-    const requestId = c.get("requestId");
-    const body = anthropicErrorBody(status, anthropicFailureMessage(failure), requestId);
-    return c.json(body, status as ContentfulStatusCode, {
-      ...failureHeaders(failure),
-      "request-id": requestId,
-    });
-  }
-  const status = failureStatus(failure) as ContentfulStatusCode;
-  return c.json(toOpenAIError(failure), status, failureHeaders(failure));
-}
+const renderOpenAI = failureHandler((failure) => renderOpenAIFailure(failure));
+app.notFound((c) =>
+  renderOpenAI(new FailureError({ kind: "not_found", method: c.req.method, path: c.req.path }), c),
+);
+app.onError(renderOpenAI);

@@ -1,6 +1,7 @@
 // Managed keys (docs/contract.md §15): the admin API, each client answer and its headers in both protocols,
 // limits holding under concurrent requests, spend from usage for JSON answers and for streams (complete,
 // cancelled, without usage), revocation, rotation and expiry. The clock is moved with a fake Date, never slept.
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
 import { configuredRouter, settleOutcomes } from "./support/router.ts";
@@ -254,6 +255,48 @@ describe("the Anthropic ingress", () => {
       }),
     });
   }
+
+  it("counts every refusal in requests_total by status, as /v1/chat/completions does", async () => {
+    const router = configuredRouter(VARS);
+    serveUpstream(stub(), { [MODEL]: jsonWithUsage() });
+    // Each route gets its own keys: a key whose one request a minute is spent, one whose budget cannot cover
+    // the output asked for, one that may not use the model.
+    const refusalsOn = async (send: typeof chat) => {
+      const narrow = await createKey(router, { models: ["chutesai/AutoPilot"] });
+      const poor = await createKey(router, { budget_usd: ANSWER_USD / 2 });
+      const limited = await createKey(router, { rpm: 1 });
+      await (await send(router, limited.key)).text();
+      const statuses = [
+        (await send(router, narrow.key)).status,
+        (await send(router, poor.key, { max_tokens: USAGE.completion_tokens })).status,
+        (await send(router, poor.key, { model: "nobody/unknown-model" })).status,
+        (await send(router, limited.key)).status,
+        (await send(router, "sk-ap-not-a-key")).status,
+      ];
+      await router.drain();
+      await settleOutcomes();
+      return statuses;
+    };
+    const requestsTotal = async () => {
+      const response = await router.call("/metrics", { headers: { authorization: `Bearer ${ADMIN}` } });
+      const family = parsePrometheusTextFormat(await response.text()).find(
+        (metric) => metric.name === "chutes_autopilot_requests_total",
+      );
+      return Object.fromEntries(
+        (family?.metrics ?? []).map((sample) => [sample.labels?.status, Number(sample.value)]),
+      );
+    };
+    const before = await requestsTotal();
+    expect(await refusalsOn(messages)).toEqual([403, 402, 400, 429, 401]);
+    const afterMessages = await requestsTotal();
+    expect(await refusalsOn(chat)).toEqual([403, 402, 400, 429, 401]);
+    const afterChat = await requestsTotal();
+    for (const status of ["400", "401", "402", "403", "429"]) {
+      const onMessages = (afterMessages[status] ?? 0) - (before[status] ?? 0);
+      expect(onMessages, `status ${status} on /v1/messages`).toBe(1);
+      expect((afterChat[status] ?? 0) - (afterMessages[status] ?? 0), `status ${status} on chat`).toBe(1);
+    }
+  });
 
   it("is metered like chat: its answers spend the key's budget", async () => {
     const router = configuredRouter(VARS);

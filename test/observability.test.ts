@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } fr
 import { controlPlaneStub as controlPlane } from "../src/state/control-plane.ts";
 import { HEALTHY_RANKING, serveFeed, UTILIZATION_HEALTHY } from "./support/feeds.ts";
 import { chatRequest } from "./support/requests.ts";
-import { callRouter, callRouterWith, resetControlPlane, settle } from "./support/router.ts";
+import { callRouter, callRouterWith, resetControlPlane, runCron, settle } from "./support/router.ts";
 import { useRoutingFixture } from "./support/setup-routing.ts";
 import { jsonResponse } from "./support/stub-fetch.ts";
 import { connectError, serveUpstream, sseEvents, status, streamBody } from "./support/upstream.ts";
@@ -182,6 +182,27 @@ describe("GET /metrics", () => {
     expect(value("requests_total", { status: "405" })).toBe("1");
     expect(value("requests_total", { status: "401" })).toBe("1");
     expect(value("requests_total", { status: "404" })).toBeUndefined();
+  });
+
+  it("counts no_candidates on /v1/messages (529) as on /v1/chat/completions (503)", async () => {
+    serveFeed(stub(), "utilization", () => jsonResponse([]));
+    await runCron();
+    const chat = await callRouter("/v1/chat/completions", chatRequest({ model: "chutesai/AutoPilot" }));
+    const messages = await callRouter("/v1/messages", {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({
+        model: "chutesai/AutoPilot",
+        max_tokens: 10,
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    });
+    expect([chat.status, messages.status]).toEqual([503, 529]);
+    expect(await messages.json()).toMatchObject({ type: "error", error: { type: "overloaded_error" } });
+    await settle();
+    const { value } = await scrape();
+    expect(value("requests_total", { status: "503" })).toBe("1");
+    expect(value("requests_total", { status: "529" })).toBe("1");
   });
 
   it("shows an open breaker as 1", async () => {

@@ -192,6 +192,26 @@ describe("unknown routes and methods", () => {
   });
 });
 
+describe("unknown routes and methods under /v1/messages", () => {
+  it.each([
+    ["GET", "/v1/messages", 405, "invalid_request_error"],
+    ["PUT", "/v1/messages/count_tokens", 405, "invalid_request_error"],
+    ["POST", "/v1/messages/batches", 404, "not_found_error"],
+  ])("answers %s %s with %i in Anthropic's error shape", async (method, path, status, type) => {
+    const response = await callRouter(path, { method });
+    expect(response.status).toBe(status);
+    if (status === 405) expect(response.headers.get("allow")).toBe("POST");
+    const requestId = response.headers.get("request-id");
+    expect(requestId).toBeTruthy();
+    expect(response.headers.get("x-request-id")).toBe(requestId);
+    expect(await response.json()).toEqual({
+      type: "error",
+      error: { type, message: expect.any(String) },
+      request_id: requestId,
+    });
+  });
+});
+
 describe("cron trigger", () => {
   it("refreshes the snapshot through the control-plane object", async () => {
     serveHealthyFeeds(stub);

@@ -24,8 +24,10 @@ export type RequestedModel =
   | { ok: true; model: string; body: Record<string, unknown> }
   | { ok: false; failure: Failure };
 
-/** The request's parsed body and model, or invalid_json / invalid_body / missing_model. */
-export function readRequestedModel(rawBody: string): RequestedModel {
+export type JsonObjectBody = { ok: true; body: Record<string, unknown> } | { ok: false; failure: Failure };
+
+/** A request body that must be a JSON object: the object, or invalid_json / invalid_body. */
+export function readJsonObject(rawBody: string): JsonObjectBody {
   let body: unknown;
   try {
     body = JSON.parse(rawBody);
@@ -35,7 +37,14 @@ export function readRequestedModel(rawBody: string): RequestedModel {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { ok: false, failure: { kind: "invalid_body" } };
   }
-  const parsed = v.safeParse(COMPLETION_REQUEST, body);
+  return { ok: true, body: body as Record<string, unknown> };
+}
+
+/** The request's parsed body and model, or invalid_json / invalid_body / missing_model. */
+export function readRequestedModel(rawBody: string): RequestedModel {
+  const read = readJsonObject(rawBody);
+  if (!read.ok) return read;
+  const parsed = v.safeParse(COMPLETION_REQUEST, read.body);
   if (!parsed.success) return { ok: false, failure: { kind: "missing_model" } };
-  return { ok: true, model: parsed.output.model, body: body as Record<string, unknown> };
+  return { ok: true, model: parsed.output.model, body: read.body };
 }

@@ -3,7 +3,7 @@
 // line and writes it when the stream ends, with time to first byte and how the stream ended.
 import type { RequestLogHandle } from "../app-env.ts";
 import { isEventStream } from "../core/event-stream.ts";
-import { type Failure, failureCode } from "../core/failure.ts";
+import { failureCode } from "../core/failure.ts";
 import type { RoutingResult } from "../routing/routing-request.ts";
 import { relayBody, type StreamFraming } from "../upstream/relay.ts";
 
@@ -73,6 +73,3 @@ export function relayCommitted(
     },
   });
 }
-
-/** A failure a protocol renders as its own answer. */
-export type FailureRenderer = (failure: Failure, headers?: HeadersInit) => Response;

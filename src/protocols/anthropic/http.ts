@@ -1,7 +1,6 @@
 // HTTP details of the Anthropic ingress (docs/contract.md §14): the client's key comes as `x-api-key` or as
 // `Authorization: Bearer`; upstream always gets `Authorization: Bearer` (in passthrough mode, the client's own
 // Chutes key), never the Anthropic-only headers.
-import { FailureError } from "../../core/failure.ts";
 import { extractToken } from "../../core/sticky-key.ts";
 
 /** Headers an Anthropic client sends that mean nothing upstream. */
@@ -20,18 +19,4 @@ export function anthropicUpstreamHeaders(client: Headers): Headers {
   for (const name of ANTHROPIC_ONLY) headers.delete(name);
   if (apiKey && !headers.has("authorization")) headers.set("authorization", `Bearer ${apiKey}`);
   return headers;
-}
-
-/** The body as a JSON object, or the failure to answer with. */
-export function readJsonObject(raw: string): Record<string, unknown> {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    throw new FailureError({ kind: "invalid_json" });
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new FailureError({ kind: "invalid_body" });
-  }
-  return body as Record<string, unknown>;
 }

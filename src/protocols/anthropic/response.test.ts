@@ -1,8 +1,17 @@
 import { describe, expect, it } from "vitest";
+import STOP_WITH_TOOL_CALLS from "../../../fixtures/anthropic/openai-stop-with-tool-calls.sse?raw";
+import { createSseReader } from "../../core/event-stream.ts";
+import { type AnthropicEvent, assembleMessage } from "./answer.ts";
 import { translateRequest } from "./request.ts";
 import { translateResponse } from "./response.ts";
+import { createAnthropicStream } from "./stream.ts";
 
-const CONTEXT = { model: "claude-sonnet-4-6", messageId: "msg_01test", stopSequences: ["###", "END"] };
+const CONTEXT = {
+  model: "claude-sonnet-4-6",
+  messageId: "msg_01test",
+  stopSequences: ["###", "END"],
+  inputTokensEstimate: 50,
+};
 const KIMI_ID = "functions.Bash:0";
 const USAGE = { prompt_tokens: 120, completion_tokens: 30, prompt_tokens_details: { cached_tokens: 100 } };
 
@@ -126,7 +135,8 @@ describe("translateResponse", () => {
   });
 
   it.each([
-    ["no usage at all", undefined, { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0 }],
+    // As a stream without usage is: the request's estimate in, output characters / 4 out ("x" is 1).
+    ["no usage at all", undefined, { input_tokens: 50, output_tokens: 1, cache_read_input_tokens: 0 }],
     [
       "usage without cache details",
       { prompt_tokens: 9, completion_tokens: 4 },
@@ -148,5 +158,68 @@ describe("translateResponse", () => {
     ["HTML", "<html>502</html>"],
   ])("returns null for %s", (_, body) => {
     expect(translateResponse(body, CONTEXT)).toBeNull();
+  });
+});
+
+/** An upstream SSE stream through the streamed translation, its events assembled as a client would. */
+function streamedMessage(sse: string): Record<string, unknown> | null {
+  const stream = createAnthropicStream(CONTEXT);
+  const reader = createSseReader();
+  const text = new TextDecoder().decode(stream.push(reader.push(new TextEncoder().encode(sse))));
+  const rest = new TextDecoder().decode(stream.finish());
+  const events = `${text}${rest}`
+    .split("\n\n")
+    .filter((frame) => frame !== "")
+    .map((frame) => JSON.parse(frame.split("\n")[1]?.slice("data: ".length) ?? "") as AnthropicEvent);
+  return assembleMessage(events);
+}
+
+const sse = (chunks: unknown[]) => chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join("");
+const delta = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  choices: [{ index: 0, delta: fields, ...extra }],
+});
+
+describe("the streamed and the whole translation agree", () => {
+  it("on a captured forced tool call that ended with a plain stop", () => {
+    const whole = completion(
+      {
+        content: "Let me look.",
+        tool_calls: [toolCall("chatcmpl-tool-4c1d", "Read", '{"path":"README.md"}')],
+      },
+      { finish_reason: "stop", stop_reason: null },
+      { usage: { prompt_tokens: 300, completion_tokens: 20 } },
+    );
+    const message = translateResponse(whole, CONTEXT);
+    expect(message).toMatchObject({
+      stop_reason: "tool_use",
+      usage: { input_tokens: 300, output_tokens: 20 },
+    });
+    expect(streamedMessage(STOP_WITH_TOOL_CALLS)).toEqual(message);
+  });
+
+  it("on tool arguments cut off mid-string: max_tokens and an empty input, both ways", () => {
+    const args = '{"path":"a.txt","content":"unfinish';
+    const whole = translateResponse(completion({ tool_calls: [toolCall("c1", "Write", args)] }), CONTEXT);
+    const streamed = streamedMessage(
+      sse([
+        delta({ tool_calls: [{ index: 0, id: "c1", function: { name: "Write", arguments: args } }] }),
+        delta({}, { finish_reason: "stop" }),
+        { choices: [], usage: USAGE },
+      ]),
+    );
+    expect(whole).toMatchObject({ stop_reason: "max_tokens", content: [{ input: {} }] });
+    expect(streamed).toEqual(whole);
+  });
+
+  it("on a missing usage: the request's estimate in, characters / 4 out, both ways", () => {
+    const whole = translateResponse(
+      completion({ content: "Hello, world" }, {}, { usage: undefined }),
+      CONTEXT,
+    );
+    const streamed = streamedMessage(
+      sse([delta({ content: "Hello, world" }), delta({}, { finish_reason: "stop" })]),
+    );
+    expect(whole?.usage).toEqual({ input_tokens: 50, output_tokens: 3, cache_read_input_tokens: 0 });
+    expect(streamed).toEqual(whole);
   });
 });

@@ -12,7 +12,7 @@ import TOOL_NAME_AND_ARGS from "../../../fixtures/anthropic/openai-tool-name-and
 import TWO_TOOLS from "../../../fixtures/anthropic/openai-two-tools-one-chunk.sse?raw";
 import USAGE_AFTER_FINISH from "../../../fixtures/anthropic/openai-usage-after-finish.sse?raw";
 import UTF8_TEXT from "../../../fixtures/anthropic/openai-utf8-text.sse?raw";
-import { createSseReader } from "../../core/event-stream.ts";
+import { concat, createSseReader } from "../../core/event-stream.ts";
 import { type AnthropicStreamOptions, createAnthropicStream } from "./stream.ts";
 import { decodeToolId, encodeToolId } from "./tool-ids.ts";
 
@@ -62,16 +62,6 @@ function parseFrames(output: Uint8Array): Frame[] {
       expect(data.type).toBe(event);
       return { event, data };
     });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.byteLength;
-  }
-  return all;
 }
 
 /**
@@ -447,6 +437,9 @@ describe("createAnthropicStream: content blocks", () => {
 
 describe("createAnthropicStream: stop_reason", () => {
   const tool = { delta: { tool_calls: [{ index: 0, id: "c1", function: { name: "f", arguments: "{}" } }] } };
+  const truncated = {
+    delta: { tool_calls: [{ index: 0, id: "c1", function: { name: "f", arguments: '{"path":"a.t' } }] },
+  };
   it.each([
     ["stop", [{ finish_reason: "stop" }], "end_turn", null],
     [
@@ -461,6 +454,8 @@ describe("createAnthropicStream: stop_reason", () => {
     ["tool_calls with a tool block", [tool, { finish_reason: "tool_calls" }], "tool_use", null],
     ["stop with a tool block", [tool, { finish_reason: "stop", stop_reason: "END" }], "tool_use", null],
     ["tool_calls with no tool block", [{ finish_reason: "tool_calls" }], "end_turn", null],
+    // Cut off mid-arguments (vLLM can say plain stop): the client must not run a call it cannot parse.
+    ["tool arguments that do not parse", [truncated, { finish_reason: "stop" }], "max_tokens", null],
     ["content_filter", [{ finish_reason: "content_filter" }], "end_turn", null],
     ["no finish_reason at all", [{ delta: { content: "x" } }], "end_turn", null],
   ])("%s → %s", (_, choices, stopReason, stopSequence) => {

@@ -156,6 +156,21 @@ describe("client answers", () => {
     expect((await chat(router, "rk_static")).status).toBe(200);
   });
 
+  it("hashes a managed key once per request, for admission and the sticky key alike", async () => {
+    const router = configuredRouter(VARS);
+    serveUpstream(stub(), { [MODEL]: jsonWithUsage() });
+    const { key } = await createKey(router, {});
+    const digest = vi.spyOn(crypto.subtle, "digest");
+    const response = await chat(router, key, { model: "chutesai/AutoPilot" });
+    await response.text();
+    const ofKey = digest.mock.calls.filter(
+      ([, data]) => new TextDecoder().decode(data as ArrayBuffer) === key,
+    );
+    expect(response.headers.get("x-chutes-autopilot-selected")).toBe(MODEL);
+    expect(ofKey).toHaveLength(1);
+    digest.mockRestore();
+  });
+
   it("answers 401 invalid_api_key to an unknown managed key and to the admin key", async () => {
     const router = configuredRouter(VARS);
     for (const key of [`sk-ap-${"x".repeat(43)}`, ADMIN]) {

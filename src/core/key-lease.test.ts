@@ -4,7 +4,6 @@ import {
   abandonSync,
   applySyncReply,
   beginSync,
-  cancelReservation,
   isBusy,
   type LocalLease,
   leaseFromReply,
@@ -23,6 +22,7 @@ import {
   syncLease,
 } from "./key-ledger.ts";
 import type { KeyLimits, KeyRecord } from "./managed-key.ts";
+import { UNLIMITED } from "./quota.ts";
 
 const NOON = Date.parse("2026-11-25T12:00:00Z");
 const SMALL: LeaseNeed = { tokens: 1_000, usd: 0.01 };
@@ -40,7 +40,7 @@ function leaseOn(record: KeyRecord, nowMs = NOON, need: LeaseNeed | null = null)
       seq: 1,
       used: { ...NOTHING_USED },
       held: NOTHING_HELD,
-      unused: NO_GRANT,
+      unused: UNLIMITED,
       need,
       renew: true,
     },
@@ -48,8 +48,6 @@ function leaseOn(record: KeyRecord, nowMs = NOON, need: LeaseNeed | null = null)
   );
   return { state, reply, lease: leaseFromReply(reply, 1, nowMs) };
 }
-
-const NO_GRANT = { requests: null, slots: null, tokens: null, usd: null };
 
 function copy(lease: LocalLease): LocalLease {
   return structuredClone(lease);
@@ -60,12 +58,12 @@ describe("admitting from a lease", () => {
     const { lease } = leaseOn(keyRecord(LIMITED));
     const before = copy(lease).grant;
     const reservation = tryReserve(lease, SMALL, NOON + 10);
-    expect(reservation).toEqual({ tokens: 1_000, usd: 0.01, slot: true });
+    expect(reservation).toEqual({ requests: 1, slots: 1, tokens: 1_000, usd: 0.01 });
     expect(lease.grant.requests).toBe((before.requests as number) - 1);
     expect(lease.grant.slots).toBe((before.slots as number) - 1);
     expect(lease.grant.tokens).toBe((before.tokens as number) - 1_000);
     expect(lease.grant.usd).toBeCloseTo((before.usd as number) - 0.01, 12);
-    expect(lease.held).toEqual({ slots: 1, tokens: 1_000, usd: 0.01 });
+    expect(lease.held).toEqual({ requests: 1, slots: 1, tokens: 1_000, usd: 0.01 });
     expect(lease.used.requests).toBe(1);
     expect(lease.used.lastUsedMs).toBe(NOON + 10);
   });
@@ -73,7 +71,7 @@ describe("admitting from a lease", () => {
   it("admits from a key without limits and reserves no slot", () => {
     const { lease } = leaseOn(keyRecord({}));
     const reservation = tryReserve(lease, SMALL, NOON);
-    expect(reservation).toEqual({ tokens: 1_000, usd: 0.01, slot: false });
+    expect(reservation).toEqual({ requests: 1, slots: 0, tokens: 1_000, usd: 0.01 });
     expect(lease.grant).toEqual({ requests: null, slots: null, tokens: null, usd: null });
     expect(lease.held.slots).toBe(0);
   });
@@ -150,8 +148,7 @@ describe("settling a request", () => {
     expect(lease.grant.slots).toBe(before.slots);
     expect(lease.grant.tokens).toBe((before.tokens as number) - 300);
     expect(lease.grant.usd).toBeCloseTo((before.usd as number) - 0.004, 12);
-    expect(lease.held.slots).toBe(0);
-    expect(lease.held.tokens).toBe(0);
+    expect(lease.held).toMatchObject({ requests: 0, slots: 0, tokens: 0 });
     expect(lease.held.usd).toBeCloseTo(0, 12);
     expect(lease.used).toMatchObject({ requests: 1, promptTokens: 200, completionTokens: 100 });
     expect(lease.used.usd).toBeCloseTo(0.004, 12);
@@ -165,22 +162,6 @@ describe("settling a request", () => {
     settleReservation(lease, reservation, { promptTokens: 1_000, completionTokens: 1_500, usd: 0.03 });
     expect(lease.grant.tokens).toBe((before.tokens as number) - 2_500);
     expect(lease.grant.usd).toBeCloseTo((before.usd as number) - 0.03, 12);
-  });
-
-  it("gives everything back when a request is cancelled before it went out", () => {
-    const { lease } = leaseOn(keyRecord(LIMITED));
-    const before = copy(lease);
-    const reservation = tryReserve(lease, SMALL, NOON);
-    if (!reservation) throw new Error("not admitted");
-    cancelReservation(lease, reservation);
-    expect(lease.grant.requests).toBe(before.grant.requests);
-    expect(lease.grant.slots).toBe(before.grant.slots);
-    expect(lease.grant.tokens).toBe(before.grant.tokens);
-    expect(lease.grant.usd).toBeCloseTo(before.grant.usd as number, 12);
-    expect(lease.held.slots).toBe(0);
-    expect(lease.held.tokens).toBe(0);
-    expect(lease.held.usd).toBeCloseTo(0, 12);
-    expect(lease.used).toMatchObject({ requests: 0, promptTokens: 0, completionTokens: 0, usd: 0 });
   });
 });
 
@@ -254,7 +235,7 @@ describe("syncing a lease", () => {
             seq: other.seq,
             used: { ...NOTHING_USED, requests: other.unreported },
             held: NOTHING_HELD,
-            unused: NO_GRANT,
+            unused: UNLIMITED,
             need: FREE,
             renew: true,
           },
@@ -378,7 +359,7 @@ describe("going quiet", () => {
         seq: 1,
         used: { ...NOTHING_USED },
         held: NOTHING_HELD,
-        unused: NO_GRANT,
+        unused: UNLIMITED,
         need: FREE,
         renew: true,
       },

@@ -12,8 +12,9 @@ import type {
   SyncReply,
   SyncRequest,
 } from "./key-ledger.ts";
-import { LEASE_MS } from "./key-ledger.ts";
+import { LEASE_MS, requestNeed } from "./key-ledger.ts";
 import type { KeyRecord, KeyStatus } from "./managed-key.ts";
+import { type Amounts, addInto, mapQuota, NO_AMOUNTS, shiftAllowance, shortfall } from "./quota.ts";
 
 export interface LocalLease {
   /** The seq of the newest sync whose reply was applied. */
@@ -21,22 +22,17 @@ export interface LocalLease {
   record: KeyRecord;
   status: KeyStatus;
   grant: LeaseGrant;
+  /** What the requests admitted and not yet settled hold; `held.requests` is how many there are. */
   held: LeaseHeld;
   used: LeaseUsed;
   expiresMs: number;
   syncedMs: number;
   rate: RateState;
-  /** Requests admitted and not yet settled. */
-  inFlight: number;
   lastAdmittedMs: number | null;
 }
 
-/** What one admitted request holds until its answer ends. */
-export interface Reservation {
-  tokens: number;
-  usd: number;
-  slot: boolean;
-}
+/** What one admitted request holds until its answer ends: itself, a slot if the key limits them, its estimate. */
+export type Reservation = Amounts;
 
 /** What an answer actually used. */
 export interface ActualUse {
@@ -58,7 +54,7 @@ export const NOTHING_USED: LeaseUsed = {
   usd: 0,
   lastUsedMs: null,
 };
-export const NOTHING_HELD: LeaseHeld = { slots: 0, tokens: 0, usd: 0 };
+export const NOTHING_HELD: LeaseHeld = NO_AMOUNTS;
 
 export function leaseFromReply(reply: SyncReply, seq: number, nowMs: number): LocalLease {
   return {
@@ -71,7 +67,6 @@ export function leaseFromReply(reply: SyncReply, seq: number, nowMs: number): Lo
     expiresMs: reply.expiresMs,
     syncedMs: nowMs,
     rate: reply.rate,
-    inFlight: 0,
     lastAdmittedMs: null,
   };
 }
@@ -86,49 +81,35 @@ export function isLeaseLive(lease: LocalLease, nowMs: number): boolean {
  */
 export function tryReserve(lease: LocalLease, need: LeaseNeed, nowMs: number): Reservation | null {
   if (!isLeaseLive(lease, nowMs) || lease.status !== "active") return null;
-  const { grant } = lease;
-  if (grant.requests !== null && grant.requests < 1) return null;
-  if (grant.slots !== null && grant.slots < 1) return null;
-  if (grant.tokens !== null && grant.tokens < need.tokens) return null;
-  if (grant.usd !== null && (grant.usd <= 0 || grant.usd < need.usd)) return null;
-  if (grant.requests !== null) grant.requests -= 1;
-  if (grant.slots !== null) grant.slots -= 1;
-  if (grant.tokens !== null) grant.tokens -= need.tokens;
-  if (grant.usd !== null) grant.usd -= need.usd;
-  const reservation = { tokens: need.tokens, usd: need.usd, slot: grant.slots !== null };
-  lease.held.slots += reservation.slot ? 1 : 0;
-  lease.held.tokens += reservation.tokens;
-  lease.held.usd += reservation.usd;
+  if (shortfall(lease.grant, requestNeed(need)) !== null) return null;
+  const slots = lease.grant.slots === null ? 0 : 1;
+  const reservation: Reservation = { requests: 1, slots, tokens: need.tokens, usd: need.usd };
+  lease.grant = shiftAllowance(lease.grant, reservation, -1);
+  addInto(lease.held, reservation);
   lease.used.requests += 1;
   lease.used.lastUsedMs = nowMs;
-  lease.inFlight += 1;
   lease.lastAdmittedMs = nowMs;
   return reservation;
 }
 
 /**
  * A request's answer ended: its reservation is released, what it used is recorded for the next sync, and
- * what it reserved beyond that goes back to the lease (or, when it used more, comes out of it).
+ * what it reserved beyond that goes back to the lease (or, when it used more, comes out of it). Its request
+ * stays counted.
  */
 export function settleReservation(lease: LocalLease, reservation: Reservation, actual: ActualUse): void {
   const tokens = actual.promptTokens + actual.completionTokens;
-  lease.inFlight = Math.max(0, lease.inFlight - 1);
-  lease.held.slots -= reservation.slot ? 1 : 0;
-  lease.held.tokens -= reservation.tokens;
-  lease.held.usd -= reservation.usd;
-  if (reservation.slot && lease.grant.slots !== null) lease.grant.slots += 1;
-  if (lease.grant.tokens !== null) lease.grant.tokens += reservation.tokens - tokens;
-  if (lease.grant.usd !== null) lease.grant.usd += reservation.usd - actual.usd;
+  addInto(lease.held, reservation, -1);
+  const unspent = {
+    ...reservation,
+    requests: 0,
+    tokens: reservation.tokens - tokens,
+    usd: reservation.usd - actual.usd,
+  };
+  lease.grant = shiftAllowance(lease.grant, unspent, 1);
   lease.used.promptTokens += actual.promptTokens;
   lease.used.completionTokens += actual.completionTokens;
   lease.used.usd += actual.usd;
-}
-
-/** Gives back a reservation whose request never went out (refused by the pipeline after admission). */
-export function cancelReservation(lease: LocalLease, reservation: Reservation): void {
-  settleReservation(lease, reservation, { promptTokens: 0, completionTokens: 0, usd: 0 });
-  if (lease.grant.requests !== null) lease.grant.requests += 1;
-  lease.used.requests = Math.max(0, lease.used.requests - 1);
 }
 
 /** Starts a sync: what was used moves into the request, and the grant is remembered as it was. */
@@ -141,14 +122,7 @@ export function beginSync(
 ): SyncInFlight {
   // A last report gives the grant back as it leaves: requests arriving meanwhile go to the ledger.
   if (!renew) lease.grant = zeroedGrant(lease.grant);
-  const positive = (value: number | null) => (value === null ? null : Math.max(0, value));
-  const { grant } = lease;
-  const unused: LeaseGrant = {
-    requests: positive(grant.requests),
-    slots: positive(grant.slots),
-    tokens: positive(grant.tokens),
-    usd: positive(grant.usd),
-  };
+  const unused = mapQuota(lease.grant, (value) => (value === null ? null : Math.max(0, value)));
   const request: SyncRequest = {
     isolate,
     seq,
@@ -163,13 +137,7 @@ export function beginSync(
 }
 
 function zeroedGrant(grant: LeaseGrant): LeaseGrant {
-  const zero = (value: number | null) => (value === null ? null : Math.min(0, value));
-  return {
-    requests: zero(grant.requests),
-    slots: zero(grant.slots),
-    tokens: zero(grant.tokens),
-    usd: zero(grant.usd),
-  };
+  return mapQuota(grant, (value) => (value === null ? null : Math.min(0, value)));
 }
 
 /** A sync failed: what it carried is kept for the next one. */
@@ -194,13 +162,10 @@ export function applySyncReply(lease: LocalLease, sync: SyncInFlight, reply: Syn
   lease.seqApplied = sync.request.seq;
   const carried = (fresh: number | null, atSend: number | null, now: number | null) =>
     fresh === null || atSend === null || now === null ? fresh : fresh - (atSend - now);
-  const { grant, grantAtSend } = { grant: lease.grant, grantAtSend: sync.grantAtSend };
-  lease.grant = {
-    requests: carried(reply.grant.requests, grantAtSend.requests, grant.requests),
-    slots: carried(reply.grant.slots, grantAtSend.slots, grant.slots),
-    tokens: carried(reply.grant.tokens, grantAtSend.tokens, grant.tokens),
-    usd: carried(reply.grant.usd, grantAtSend.usd, grant.usd),
-  };
+  const { grant } = lease;
+  lease.grant = mapQuota(reply.grant, (fresh, field) =>
+    carried(fresh, sync.grantAtSend[field], grant[field]),
+  );
   lease.expiresMs = reply.expiresMs;
   lease.syncedMs = nowMs;
   lease.rate = reply.rate;
@@ -208,7 +173,9 @@ export function applySyncReply(lease: LocalLease, sync: SyncInFlight, reply: Syn
 
 /** Whether the isolate is busy with the key: a request in flight, or one admitted within `withinMs`. */
 export function isBusy(lease: LocalLease, nowMs: number, withinMs: number): boolean {
-  return lease.inFlight > 0 || (lease.lastAdmittedMs !== null && nowMs - lease.lastAdmittedMs < withinMs);
+  return (
+    lease.held.requests > 0 || (lease.lastAdmittedMs !== null && nowMs - lease.lastAdmittedMs < withinMs)
+  );
 }
 
 /**

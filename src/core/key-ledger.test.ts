@@ -17,6 +17,7 @@ import {
   WINDOW_MS,
 } from "./key-ledger.ts";
 import type { KeyRecord } from "./managed-key.ts";
+import { UNLIMITED } from "./quota.ts";
 
 const at = (iso: string) => Date.parse(iso);
 const NOON = at("2026-11-25T12:00:00Z");
@@ -51,7 +52,7 @@ function ledgerOf(record: KeyRecord, startMs: number) {
           seq,
           used: used(options.used),
           held: { ...NOTHING_HELD, ...options.held },
-          unused: { requests: null, slots: null, tokens: null, usd: null, ...options.unused },
+          unused: { ...UNLIMITED, ...options.unused },
           need: options.need ?? null,
           renew: options.renew ?? true,
         },
@@ -569,7 +570,7 @@ describe("syncs that cross on the way", () => {
     seq,
     used: used({ requests }),
     held: NOTHING_HELD,
-    unused: { requests: null, slots: null, tokens: null, usd: null },
+    unused: UNLIMITED,
     need: ANY_REQUEST,
     renew: true,
   });

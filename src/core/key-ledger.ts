@@ -16,7 +16,18 @@
 // known at that next sync. Requests count in the minute they were granted in. A sync that does not renew
 // (an isolate's last report once it went quiet) gets no grant, so an idle isolate holds nothing back.
 import { type BudgetPeriod, periodEndMs, periodStartMs } from "./budget-period.ts";
-import { type KeyRecord, type KeyStatus, keyStatus } from "./managed-key.ts";
+import { type KeyLimits, type KeyRecord, type KeyStatus, keyStatus } from "./managed-key.ts";
+import {
+  type Allowance,
+  type Amounts,
+  addAmounts,
+  addInto,
+  limitedAmounts,
+  mapQuota,
+  NO_AMOUNTS,
+  type QuotaField,
+  shortfall,
+} from "./quota.ts";
 
 /** How long a lease lasts: also the longest a revocation takes to reach a busy isolate. */
 export const LEASE_MS = 4_000;
@@ -26,19 +37,13 @@ export const HOLD_MS = 10 * 60_000;
 export const WINDOW_MS = 60_000;
 
 /** What an isolate may hand out; null where the key has no such limit. */
-export interface LeaseGrant {
-  requests: number | null;
-  slots: number | null;
-  tokens: number | null;
-  usd: number | null;
-}
+export type LeaseGrant = Allowance;
 
-/** What an isolate's requests in flight hold. */
-export interface LeaseHeld {
-  slots: number;
-  tokens: number;
-  usd: number;
-}
+/**
+ * What an isolate's requests in flight hold: their number, slots, reserved tokens and dollars. The ledger
+ * counts their requests when they were admitted (in `used`), so it reads only the other three.
+ */
+export type LeaseHeld = Amounts;
 
 /** What an isolate used since it last synced. */
 export interface LeaseUsed {
@@ -180,12 +185,11 @@ export function syncLease(
   const status = keyStatus(record, nowMs);
   const previous = state.leases[request.isolate];
   if (previous && request.seq <= previous.seq) {
-    const free = freeCapacity(record, state, NOTHING_OUTSTANDING, nowMs, request.isolate);
-    const none = { requests: 0, slots: 0, tokens: 0, usd: 0 };
+    const free = freeCapacity(record, state, NO_AMOUNTS, nowMs, request.isolate);
     return {
       record,
       status,
-      grant: none,
+      grant: { ...NO_AMOUNTS },
       expiresMs: nowMs,
       rate: rateState(record, state, free, nowMs),
       refusal: null,
@@ -195,18 +199,13 @@ export function syncLease(
   }
   delete state.leases[request.isolate];
 
-  const free = freeCapacity(record, state, ownOutstanding(request), nowMs);
+  const free = freeCapacity(record, state, outstanding(request.unused, request.held), nowMs);
   const { need } = request;
   let refusal: LeaseRefusal | null = null;
   if (status === "active" && need !== null) refusal = refusalFor(free, need);
   const grant: LeaseGrant =
     status !== "active" || refusal !== null || !request.renew
-      ? {
-          requests: zeroIfSet(free.requests),
-          slots: zeroIfSet(free.slots),
-          tokens: zeroIfSet(free.tokens),
-          usd: zeroIfSet(free.usd),
-        }
+      ? mapQuota(free, (left) => (left === null ? null : 0))
       : {
           requests: share(free.requests, 1, 4, true),
           slots: share(free.slots, 1, 2, true),
@@ -254,69 +253,66 @@ export function describeLedger(record: KeyRecord, state: LedgerState, nowMs: num
 
 export type LedgerSummary = ReturnType<typeof describeLedger>;
 
-interface FreeCapacity {
-  requests: number | null;
-  slots: number | null;
-  tokens: number | null;
-  usd: number | null;
-}
-
-/** What the syncing isolate itself still counts for: its requests in flight and its old grant's remainder. */
-interface Outstanding {
-  requests: number;
-  slots: number;
-  tokens: number;
-  usd: number;
-}
-
-const NOTHING_OUTSTANDING: Outstanding = { requests: 0, slots: 0, tokens: 0, usd: 0 };
-
-function ownOutstanding(request: SyncRequest): Outstanding {
-  const { held, unused } = request;
-  return {
-    requests: unused.requests ?? 0,
-    slots: held.slots + (unused.slots ?? 0),
-    tokens: held.tokens + (unused.tokens ?? 0),
-    usd: held.usd + (unused.usd ?? 0),
-  };
+/** The key's limits as the four quantities a lease grants. */
+function limitsOf(limits: KeyLimits): Allowance {
+  return { requests: limits.rpm, slots: limits.maxConcurrency, tokens: limits.tpm, usd: limits.budgetUsd };
 }
 
 /**
- * What is left to grant, counting `own` and every other isolate's lease until it syncs again: its grant, what
- * it may have taken of its previous grant, and what its requests in flight hold. Null where unlimited.
+ * What an isolate's lease still counts for until it syncs again: its grant, what it may have taken of its
+ * previous grant while the sync was on its way (`unused`), and what its requests in flight hold (their
+ * requests were counted when admitted).
+ */
+function outstanding(unused: Allowance, held: LeaseHeld, grant: Allowance = NO_AMOUNTS): Amounts {
+  return addAmounts(addAmounts(limitedAmounts(grant), limitedAmounts(unused)), { ...held, requests: 0 });
+}
+
+/**
+ * What is left to grant, counting `own` and every other isolate's outstanding lease, and what the rate window
+ * and the budget period used. Null where unlimited. Another isolate's requests count only in the window they
+ * were granted in.
  */
 function freeCapacity(
   record: KeyRecord,
   state: LedgerState,
-  own: Outstanding,
+  own: Amounts,
   nowMs: number,
   except: string | null = null,
-): FreeCapacity {
-  let { requests, slots, tokens, usd } = own;
+): Allowance {
+  const taken: Amounts = {
+    requests: state.windowRequests,
+    slots: 0,
+    tokens: state.windowTokens,
+    usd: state.periodSpentUsd,
+  };
+  addInto(taken, own);
   for (const [isolate, lease] of Object.entries(state.leases)) {
     if (isolate === except || lease.holdUntilMs <= nowMs) continue;
-    if (lease.windowStartMs === state.windowStartMs)
-      requests += (lease.grant.requests ?? 0) + (lease.unused.requests ?? 0);
-    slots += (lease.grant.slots ?? 0) + (lease.unused.slots ?? 0) + lease.held.slots;
-    tokens += (lease.grant.tokens ?? 0) + (lease.unused.tokens ?? 0) + lease.held.tokens;
-    usd += (lease.grant.usd ?? 0) + (lease.unused.usd ?? 0) + lease.held.usd;
+    const counted = outstanding(lease.unused, lease.held, lease.grant);
+    if (lease.windowStartMs !== state.windowStartMs) counted.requests = 0;
+    addInto(taken, counted);
   }
-  const { limits } = record;
-  const left = (limit: number | null, taken: number) => (limit === null ? null : Math.max(0, limit - taken));
-  return {
-    requests: left(limits.rpm, state.windowRequests + requests),
-    slots: left(limits.maxConcurrency, slots),
-    tokens: left(limits.tpm, state.windowTokens + tokens),
-    usd: left(limits.budgetUsd, state.periodSpentUsd + usd),
-  };
+  return mapQuota(limitsOf(record.limits), (limit, field) =>
+    limit === null ? null : Math.max(0, limit - taken[field]),
+  );
 }
 
-function refusalFor(free: FreeCapacity, need: LeaseNeed): LeaseRefusal | null {
-  if (free.requests !== null && free.requests < 1) return "requests";
-  if (free.slots !== null && free.slots < 1) return "concurrency";
-  if (free.tokens !== null && free.tokens < need.tokens) return "tokens";
-  if (free.usd !== null && (free.usd <= 0 || free.usd < need.usd)) return "budget";
-  return null;
+/** Each quantity's name as a refusal. */
+const REFUSAL: Record<QuotaField, LeaseRefusal> = {
+  requests: "requests",
+  slots: "concurrency",
+  tokens: "tokens",
+  usd: "budget",
+};
+
+/** All four quantities one request takes: itself, a slot, and its estimated tokens and dollars. */
+export function requestNeed(need: LeaseNeed): Amounts {
+  return { requests: 1, slots: 1, tokens: need.tokens, usd: need.usd };
+}
+
+function refusalFor(free: Allowance, need: LeaseNeed): LeaseRefusal | null {
+  const short = shortfall(free, requestNeed(need));
+  return short === null ? null : REFUSAL[short];
 }
 
 /**
@@ -329,11 +325,7 @@ function share(free: number | null, atLeast: number, divisor: number, whole: boo
   return Math.min(free, Math.max(atLeast, slice));
 }
 
-function zeroIfSet(free: number | null): number | null {
-  return free === null ? null : 0;
-}
-
-function rateState(record: KeyRecord, state: LedgerState, free: FreeCapacity, nowMs: number): RateState {
+function rateState(record: KeyRecord, state: LedgerState, free: Allowance, nowMs: number): RateState {
   const { limits } = record;
   return {
     rpm: limits.rpm,

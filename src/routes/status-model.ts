@@ -14,7 +14,7 @@ import type { Candidate } from "../core/ranking.ts";
 import type { Readiness } from "../core/readiness.ts";
 import { type FeedStatus, feedAgeMs } from "../core/snapshot.ts";
 import type { ControlPlaneMetrics } from "../state/control-plane.ts";
-import type { KeyView } from "./admin.ts";
+import type { KeyView } from "./admin-schemas.ts";
 
 export interface FeedSummary {
   ageMs: number | null;

@@ -4,7 +4,7 @@
 // itself every few seconds and reads on a phone as well as a desktop.
 import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
-import type { KeyView } from "./admin.ts";
+import type { KeyView } from "./admin-schemas.ts";
 import type { FeedSummary, StatusModel } from "./status-model.ts";
 
 export const STATUS_REFRESH_SECONDS = 5;

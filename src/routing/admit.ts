@@ -19,11 +19,10 @@ export async function admitRequest(ctx: RoutingContext, presentedKey: string | n
   const { auth } = ctx.config;
   if (!auth.managed) return { ok: true, key: null, coldKey: false };
   if (presentedKey !== null && auth.adminApiKey !== null && presentedKey.startsWith(MANAGED_KEY_PREFIX)) {
-    const admission = await ctx.isolate.keys.admit(
-      await hashSecret(presentedKey),
-      ctx.startedMs,
-      ctx.waitUntil,
-    );
+    const hash = await hashSecret(presentedKey);
+    // The sticky key is this token's hash too (routing/plan.ts): computed once.
+    ctx.keyHash = { token: presentedKey, hash };
+    const admission = await ctx.isolate.keys.admit(hash, ctx.startedMs, ctx.waitUntil);
     switch (admission.kind) {
       case "admitted":
         return { ok: true, key: admission.key, coldKey: admission.cold };

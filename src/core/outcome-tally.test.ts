@@ -34,6 +34,29 @@ describe("applyOutcomesToBreakers", () => {
     });
   });
 
+  it("holds each part of an answer that spanned attempts against its own model", () => {
+    const changed = applyOutcomesToBreakers(
+      {},
+      [
+        {
+          status: 200,
+          selected: "a",
+          attempts: [
+            { model: "a", outcome: "committed", reason: null, streamEnd: "idle_timeout" },
+            { model: "b", outcome: "committed", reason: null, streamEnd: "complete" },
+          ],
+          stream: { end: "complete", ttfbMs: 10, durationMs: 90, eventStream: true },
+        },
+      ],
+      { failureThreshold: 1, cooldownMs: 1000 },
+      50,
+    );
+    expect(changed).toEqual({
+      a: { consecutiveFailures: 1, openedAtMs: 50 },
+      b: { consecutiveFailures: 0, openedAtMs: null },
+    });
+  });
+
   it("leaves models with only pass-through answers untouched", () => {
     expect(
       applyOutcomesToBreakers(

@@ -1,6 +1,6 @@
 // Turns a batch of outcome reports into breaker transitions and counter increments (docs/contract.md §7,
-// §11, §13). A retryable failure counts against its model's breaker; so does a committed answer whose body
-// then broke or stalled. Only a body that ended `complete` resets the breaker; a client's cancel and a hedge
+// §11, §13). A retryable failure counts against its model's breaker; so does a committed answer (or part of
+// one) whose body then broke or stalled. Only a body that ended `complete` resets the breaker; a client's cancel and a hedge
 // that lost count for nothing.
 import {
   type BreakerOptions,
@@ -8,13 +8,13 @@ import {
   recordBreakerFailure,
   recordBreakerSuccess,
 } from "./breaker.ts";
-import { type AttemptRecord, isFailedStream, type OutcomeReport } from "./outcome.ts";
+import { type AttemptRecord, committedEnd, isFailedStream, type OutcomeReport } from "./outcome.ts";
 
 /** What the tally reads of a report. */
 export type ReportFacts = Omit<OutcomeReport, "attempts" | "stream" | "usage"> & {
   attempts: ReadonlyArray<
     Pick<AttemptRecord, "model" | "outcome" | "reason"> &
-      Partial<Pick<AttemptRecord, "ms" | "hedge" | "learned">>
+      Partial<Pick<AttemptRecord, "ms" | "hedge" | "learned" | "streamEnd">>
   >;
   stream?: OutcomeReport["stream"];
   usage?: OutcomeReport["usage"];
@@ -54,7 +54,7 @@ export function breakerVerdicts(
   for (const attempt of report.attempts) {
     if (attempt.outcome === "retryable") verdicts.push({ model: attempt.model, verdict: "failure" });
     if (attempt.outcome !== "committed") continue;
-    const end = report.stream?.end ?? "complete";
+    const end = committedEnd(attempt, report.stream);
     if (end === "client_cancel") continue;
     verdicts.push({ model: attempt.model, verdict: isFailedStream(end) ? "failure" : "success" });
   }

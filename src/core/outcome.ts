@@ -5,6 +5,7 @@
 import type { Capability } from "./capabilities.ts";
 import type { RefusalReason } from "./engine-refusal.ts";
 import type { FailoverReason } from "./failover-policy.ts";
+import type { StreamTally } from "./usage-meter.ts";
 
 /**
  * How one upstream attempt ended before anything was committed. `cancelled`: the client went away first;
@@ -34,6 +35,11 @@ export interface AttemptRecord {
   maxTokens?: number;
   /** What the engine's refusal showed about the model, beyond what the models feed says (§16). */
   learned?: LimitFacts;
+  /**
+   * How this committed attempt's part of the answer ended, when the answer had more than one part (a part
+   * that broke, continued by another attempt's). With one part, the report's `stream.end` says it.
+   */
+  streamEnd?: StreamEnd;
 }
 
 /** A model's limits as one refusal showed them. */
@@ -45,6 +51,12 @@ export interface LimitFacts {
 
 /** How a committed answer's body ended (docs/contract.md §7, §13). */
 export type StreamEnd = "complete" | "upstream_error" | "idle_timeout" | "client_cancel";
+
+/** One part of a committed answer: one committed attempt's body, how it ended and what the relay saw of it. */
+export interface PartEnd {
+  end: StreamEnd;
+  tally: StreamTally;
+}
 
 /** What the relay learned about a committed answer by the time its body ended. */
 export interface StreamOutcome {
@@ -75,6 +87,14 @@ export interface ReportedUsage {
   usd: number;
   /** The upstream sent no usage; the counts are estimates from what the client received. */
   estimated: boolean;
+}
+
+/** How a committed attempt's part ended: its own end when the answer had several parts, else the answer's. */
+export function committedEnd(
+  attempt: Pick<AttemptRecord, "streamEnd">,
+  stream: Pick<StreamOutcome, "end"> | null | undefined,
+): StreamEnd {
+  return attempt.streamEnd ?? stream?.end ?? "complete";
 }
 
 /** Whether a committed answer's end makes it its model's failure: only `complete` is a success. */

@@ -123,4 +123,18 @@ describe("stickyUpdateAfter", () => {
       }),
     ).toEqual({ kind: "set", model: "b" });
   });
+
+  it("keeps the client on the model that finished an answer another model's part broke off", () => {
+    expect(
+      stickyUpdateAfter({
+        stickyModel: "a",
+        candidates: CANDIDATES,
+        attempts: [
+          { model: "a", outcome: "committed", streamEnd: "upstream_error" },
+          { model: "c", outcome: "committed", streamEnd: "complete" },
+        ],
+        streamFailed: false,
+      }),
+    ).toEqual({ kind: "set", model: "c" });
+  });
 });

@@ -59,13 +59,15 @@ export function relayCommitted(
   meta.log.fields.ttfbMs = ttfbMs;
   const writeLog = meta.log.defer();
   const eventStream = isEventStream(commit.response.headers.get("content-type"));
-  return relayBody(commit.first, commit.reader, {
+  return relayBody(commit, {
     idleTimeoutMs: meta.idleTimeoutMs,
     isEventStream: eventStream,
     framing,
-    abortUpstream: commit.abort,
-    onEnd: (end, tally) => {
-      result.finish({ end, ttfbMs, durationMs: Date.now() - meta.startedMs, eventStream }, tally);
+    continueWith: result.continueWith,
+    subscribers: result.subscribers,
+    onEnd: (parts) => {
+      const end = parts.at(-1)?.end ?? "complete";
+      result.finish({ end, ttfbMs, durationMs: Date.now() - meta.startedMs, eventStream }, parts);
       meta.log.fields.streamEnd = end;
       if (end !== "complete")
         meta.log.fields.errorCode = end === "client_cancel" ? "client_cancel" : "upstream_stream_error";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ModelPricing } from "../core/spend.ts";
-import { actualUse, needOf } from "./meter.ts";
+import { actualUse, answerUse, needOf } from "./meter.ts";
 
 const price = (prompt: number, completion: number, cacheRead: number | null = null): ModelPricing => ({
   promptUsdPerMillion: prompt,
@@ -87,5 +87,19 @@ describe("what an answer cost", () => {
 
   it("charges nothing without usage", () => {
     expect(actualUse(null, price(2, 8))).toEqual({ promptTokens: 0, completionTokens: 0, usd: 0 });
+  });
+
+  it("charges each part of an answer that spanned attempts at its own model's price", () => {
+    const pricing: Record<string, ModelPricing> = { a: price(1, 2), b: price(10, 20) };
+    const { used, estimated } = answerUse(
+      [
+        { model: "a", usage: { promptTokens: 100, completionTokens: 50, cachedTokens: 0, estimated: false } },
+        { model: "b", usage: { promptTokens: 120, completionTokens: 30, cachedTokens: 0, estimated: true } },
+      ],
+      (model) => pricing[model],
+    );
+    expect(used).toMatchObject({ promptTokens: 220, completionTokens: 80 });
+    expect(used.usd).toBeCloseTo((100 * 1 + 50 * 2 + 120 * 10 + 30 * 20) / 1e6, 12);
+    expect(estimated).toBe(true);
   });
 });

@@ -85,6 +85,26 @@ export function actualUse(usage: MeteredUsage | null, pricing: ModelPricing | un
   };
 }
 
+/**
+ * What an answer of one or more parts cost: each part's usage at its own model's price, summed (a part that
+ * continued another re-sent the prompt, and was charged for it). `estimated` when any part's usage was.
+ */
+export function answerUse(
+  parts: ReadonlyArray<{ usage: MeteredUsage; model: string | null }>,
+  pricingOf: (model: string) => ModelPricing | undefined,
+): { used: ActualUse; estimated: boolean } {
+  const used: ActualUse = { promptTokens: 0, completionTokens: 0, usd: 0 };
+  let estimated = false;
+  for (const part of parts) {
+    const use = actualUse(part.usage, part.model === null ? undefined : pricingOf(part.model));
+    used.promptTokens += use.promptTokens;
+    used.completionTokens += use.completionTokens;
+    used.usd += use.usd;
+    estimated ||= part.usage.estimated;
+  }
+  return { used, estimated };
+}
+
 /** How many tokens a request reserves for its answer when it sets no limit of its own. */
 export const DEFAULT_COMPLETION_RESERVE = 1000;
 

@@ -30,10 +30,10 @@ export async function routeRequest(ctx: RoutingContext, request: RoutingRequest)
       model: outcome.model,
       commit: outcome.commit,
       trace,
-      finish: (stream, tally) => {
+      finish: (stream, parts) => {
         if (finished) return;
         finished = true;
-        settleResult(ctx, { plan, request, reservation }, committed, { stream, tally });
+        settleResult(ctx, { plan, request, reservation }, committed, { stream, parts });
       },
     };
     return committed;

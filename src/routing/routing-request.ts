@@ -3,12 +3,12 @@
 import type { BodyWriter } from "../core/body-rewrite.ts";
 import { type Failure, failureStatus } from "../core/failure.ts";
 import type { RoutingMode } from "../core/model-list.ts";
-import type { AttemptRecord, StreamOutcome } from "../core/outcome.ts";
+import type { AttemptRecord, PartEnd, StreamOutcome } from "../core/outcome.ts";
 import type { RequestProfile } from "../core/request-profile.ts";
 import type { StickyHeaders } from "../core/sticky-key.ts";
-import type { StreamTally } from "../core/usage-meter.ts";
 import type { AdmittedKey } from "../isolate/key-leases.ts";
 import type { CommittedAttempt } from "../upstream/attempt.ts";
+import type { Continuation, RelaySubscriber } from "../upstream/relay.ts";
 
 export interface RoutingRequest {
   /** The model the client asked for, after any protocol-specific mapping: picks the mode. */
@@ -55,15 +55,21 @@ export type RoutingResult =
   /** An upstream answer passed on as it is (a non-retryable status, or the last retryable one). */
   | { kind: "upstream_answer"; model: string; response: Response; trace: RoutingTrace }
   /**
-   * A 2xx with its first body byte: the stream to relay. The responder calls `finish` exactly once, when the
-   * body ended, so the fleet learns how (docs/contract.md §13).
+   * A 2xx with its first body byte: the answer to relay, from `commit` on. The responder calls `finish`
+   * exactly once, when the body ended, with every part of it (docs/contract.md §13), so the fleet learns how.
+   * An answer can span attempts: each committed attempt in `trace.attempts` is one part, in order; whoever
+   * gives the relay a `continueWith` records there the attempt each part it supplies comes from.
    */
   | {
       kind: "committed";
       model: string;
       commit: CommittedAttempt;
       trace: RoutingTrace;
-      finish: (stream: StreamOutcome, tally: StreamTally) => void;
+      finish: (stream: StreamOutcome, parts: readonly PartEnd[]) => void;
+      /** Where the answer continues when a part breaks; none: a break ends it (docs/contract.md §7). */
+      continueWith?: Continuation;
+      /** Who sees the answer's events as they pass. */
+      subscribers?: readonly RelaySubscriber[];
     };
 
 /** The status the client receives for a result. */

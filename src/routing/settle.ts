@@ -4,10 +4,10 @@
 // the managed key's lease and counted per model. The sticky write (§5) and the outcome report (breakers,
 // model health, counters) are queued in this isolate and flushed in batches off the request path.
 import type { Reservation } from "../core/key-lease.ts";
-import { isFailedStream, type OutcomeReport, type StreamOutcome } from "../core/outcome.ts";
-import { meterUsage, type StreamTally } from "../core/usage-meter.ts";
+import { isFailedStream, type OutcomeReport, type PartEnd, type StreamOutcome } from "../core/outcome.ts";
+import { meterUsage } from "../core/usage-meter.ts";
 import type { StickyWrite } from "../state/sticky-shard.ts";
-import { actualUse } from "./meter.ts";
+import { answerUse } from "./meter.ts";
 import type { RoutePlan } from "./plan.ts";
 import type { RoutingContext } from "./routing-context.ts";
 import { type RoutingRequest, type RoutingResult, resultStatus } from "./routing-request.ts";
@@ -19,10 +19,10 @@ export interface SettleInput {
   reservation: Reservation | null;
 }
 
-/** How a committed body ended, and what the relay saw of it. */
+/** How a committed body ended, and what the relay saw of each of its parts. */
 export interface BodyEnd {
   stream: StreamOutcome;
-  tally: StreamTally;
+  parts: readonly PartEnd[];
 }
 
 /** Queues the sticky write and outcome report of a routed request; `body` once a committed body ended. */
@@ -34,7 +34,12 @@ export function settleResult(
 ): void {
   const { attempts } = result.trace;
   const stream = body?.stream ?? null;
-  const committedModel = result.kind === "committed" ? result.model : null;
+  // Each committed attempt is one part of the answer, in order (routing-request.ts); the last one answers.
+  const committed = result.kind === "committed" ? attempts.filter((a) => a.outcome === "committed") : [];
+  const parts = body?.parts ?? [];
+  if (parts.length > 1)
+    for (const [i, part] of parts.entries()) if (committed[i]) committed[i].streamEnd = part.end;
+  const committedModel = committed.at(-1)?.model ?? (result.kind === "committed" ? result.model : null);
   const stickyWrite: StickyWrite | null = plan.stickyKey
     ? ctx.isolate.sticky.settle(plan.stickyKey, {
         stickyModel: plan.stickyModel,
@@ -45,13 +50,13 @@ export function settleResult(
         nowMs: ctx.now(),
       })
     : null;
-  const usage = body ? meterUsage(body.tally, body.stream.eventStream, request.profile.inputTokens) : null;
-  const pricing =
-    committedModel === null
-      ? undefined
-      : (plan.pricing[committedModel] ??
-        ctx.isolate.views.peek(ctx.now(), ctx.waitUntil)?.view.pricing?.[committedModel]);
-  const used = actualUse(usage, pricing);
+  const pricingOf = (model: string) =>
+    plan.pricing[model] ?? ctx.isolate.views.peek(ctx.now(), ctx.waitUntil)?.view.pricing?.[model];
+  const metered = parts.map((part, i) => ({
+    usage: meterUsage(part.tally, stream?.eventStream ?? false, request.profile.inputTokens),
+    model: committed[i]?.model ?? committedModel,
+  }));
+  const { used, estimated } = answerUse(metered, pricingOf);
   if (request.key && reservation) ctx.isolate.keys.settle(request.key, reservation, used, ctx.waitUntil);
   const selected = result.kind === "committed" || result.kind === "upstream_answer" ? result.model : null;
   const report: OutcomeReport = {
@@ -59,7 +64,7 @@ export function settleResult(
     selected,
     attempts,
     stream,
-    usage: usage ? { ...used, estimated: usage.estimated } : null,
+    usage: metered.length > 0 ? { ...used, estimated } : null,
   };
   ctx.isolate.outcomes.enqueue(ctx.waitUntil, report, stickyWrite);
 }

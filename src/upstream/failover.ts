@@ -1,5 +1,6 @@
 // Tries the candidates in order until one commits or the failover table says stop (docs/contract.md §7).
-// With hedging (§13, alias and list modes), when the one attempt in flight has had no first byte for
+// When to start which attempt is core/attempt-schedule.ts's pure decision; this file does the I/O it asks
+// for. With hedging (§13, alias and list modes), when the one attempt in flight has had no first byte for
 // `hedgeAfterMs`, the next candidate starts beside it: never more than two attempts in flight (the Workers
 // limit is six connections per request), the first to commit wins, and the other is cancelled at once and
 // recorded as `hedge_lost`. An engine's refusal of a request that does not fit the model (§16) is not the
@@ -7,6 +8,7 @@
 // later candidates still fit once the engine has counted the prompt. Returns data: the committed stream's
 // pieces, an upstream answer to pass on, or the router's own failure.
 
+import { hasCandidateAfter, scheduleNext } from "../core/attempt-schedule.ts";
 import { type EngineRefusal, refusalReason } from "../core/engine-refusal.ts";
 import type { FailoverReason } from "../core/failover-policy.ts";
 import { type Failure, finalFailureFor } from "../core/failure.ts";
@@ -67,15 +69,15 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
   // Every attempt so far was refused as not fitting: nothing else went wrong that a retry could mend.
   let onlyRefused = true;
 
-  /** The index of the next candidate that still fits, from `from`; candidates.length when none does. */
-  const nextFitting = (from: number) => {
-    let index = from;
-    while (index < candidates.length && !fits(candidates[index] as string)) index++;
-    return index;
-  };
-  const hasNext = () => nextFitting(next) < candidates.length;
-  const start = (hedge: boolean) => {
-    const index = nextFitting(next);
+  const schedule = () => ({
+    candidates,
+    next,
+    fits,
+    inFlight: [...inFlight],
+    hedgeAfterMs,
+    maxInFlight: MAX_IN_FLIGHT,
+  });
+  const start = (index: number, hedge: boolean) => {
     next = index + 1;
     const model = candidates[index] as string;
     const cancel = new AbortController();
@@ -86,7 +88,7 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
       body: request.bodyFor(model),
       headerTimeoutMs: request.headerTimeoutMs,
       firstByteTimeoutMs: request.firstByteTimeoutMs,
-      isLastAttempt: !hasNext(),
+      isLastAttempt: !hasCandidateAfter({ candidates, fits }, index),
       clientSignal: request.clientSignal,
       cancelSignal: cancel.signal,
       contentGate: hedgeAfterMs > 0,
@@ -114,13 +116,15 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
     inFlight.clear();
   };
 
-  if (hasNext()) start(false);
-  while (inFlight.size > 0) {
-    const settled = await raceWithHedge(inFlight, hedgeAfterMs > 0 && hasNext(), hedgeAfterMs, request);
-    if (settled === "hedge") {
-      if (hasNext()) start(true);
+  for (;;) {
+    const step = scheduleNext(schedule(), request.nowMs());
+    if (step.kind === "done") break;
+    if (step.kind === "start") {
+      start(step.index, step.hedge);
       continue;
     }
+    const settled = await nextVerdict(inFlight, step.hedgeAtMs, request.nowMs);
+    if (settled === "hedge") continue;
     const { running, verdict } = settled;
     inFlight.delete(running);
     switch (verdict.kind) {
@@ -155,7 +159,6 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
           return { kind: "upstream_answer", model: running.model, response: verdict.response, attempts };
         }
         verdict.response.body?.cancel().catch(() => {});
-        if (inFlight.size === 0 && hasNext()) start(false);
         break;
       }
       case "retryable":
@@ -164,7 +167,6 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
         onlyRefused = false;
         discardAnswer(lastAnswer);
         lastAnswer = verdict.response ? { model: running.model, response: verdict.response } : null;
-        if (inFlight.size === 0 && hasNext()) start(false);
     }
   }
   if (lastAnswer) return { kind: "upstream_answer", ...lastAnswer, attempts };
@@ -174,22 +176,17 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
   return { kind: "failure", failure, attempts };
 }
 
-/**
- * The next attempt to reach a verdict, or "hedge" when the one attempt in flight has waited `hedgeAfterMs`
- * without one and a hedge may start.
- */
-async function raceWithHedge(
+/** The next attempt to reach a verdict, or "hedge" when `hedgeAtMs` comes first. */
+async function nextVerdict(
   inFlight: ReadonlySet<Running>,
-  mayHedge: boolean,
-  hedgeAfterMs: number,
-  request: FailoverRequest,
+  hedgeAtMs: number | null,
+  nowMs: () => number,
 ): Promise<{ running: Running; verdict: AttemptVerdict } | "hedge"> {
   const verdicts = [...inFlight].map((running) => running.verdict);
-  const only = inFlight.size === 1 ? [...inFlight][0] : undefined;
-  if (!mayHedge || !only || inFlight.size >= MAX_IN_FLIGHT) return Promise.race(verdicts);
+  if (hedgeAtMs === null) return Promise.race(verdicts);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hedgeDue = new Promise<"hedge">((resolve) => {
-    timer = setTimeout(() => resolve("hedge"), Math.max(0, only.startedMs + hedgeAfterMs - request.nowMs()));
+    timer = setTimeout(() => resolve("hedge"), Math.max(0, hedgeAtMs - nowMs()));
   });
   try {
     return await Promise.race([...verdicts, hedgeDue]);

@@ -1,13 +1,19 @@
-// Streams a committed upstream body to the client chunk by chunk, pulling only when the client reads (no
-// buffering). After commit nothing is retried: a break, or an upstream silent past UPSTREAM_IDLE_TIMEOUT_MS
-// while we wait on it, ends an SSE stream with one error event and errors any other body (docs/contract.md
-// §7). A client that goes away cancels the upstream. An SSE body is read as events (core/event-stream.ts):
-// each chunk's whole events are counted for metering, handed to the protocol's framing when it re-frames them,
-// and the last few kept for the usage read at the end; a relay that passes bytes through sends each chunk as it
-// came. A JSON body keeps only its tail, for its usage. The idle check is one watchdog timer per idle period.
+// Streams a committed answer to the client chunk by chunk, pulling only when the client reads (no buffering).
+// After commit nothing is retried: a break, or an upstream silent past UPSTREAM_IDLE_TIMEOUT_MS while we wait
+// on it, ends an SSE stream with one error event and errors any other body (docs/contract.md §7). A client
+// that goes away cancels the upstream. An SSE body is read as events (core/event-stream.ts): each chunk's
+// whole events are counted for metering, handed to the protocol's framing when it re-frames them and to
+// whoever subscribed (core/answer-content.ts), and the last few kept for the usage read at the end; a relay
+// that passes bytes through sends each chunk as it came. A JSON body keeps only its tail, for its usage. The
+// idle check is one watchdog timer per idle period.
+//
+// A committed answer is a sequence of parts, one per upstream attempt that contributed to it. Today every
+// answer has one; when a `continueWith` is given, a broken SSE part asks it for the next part, which the
+// client receives as the continuation of the same answer. Such a relay sends only whole events, so a break
+// never leaves half an event with the client, and the parts' events, in order, are what the client got.
 
-import { createSseReader, endsWithBareError, type SseEvent } from "../core/event-stream.ts";
-import type { StreamEnd } from "../core/outcome.ts";
+import { concat, createSseReader, endsWithBareError, type SseEvent } from "../core/event-stream.ts";
+import type { PartEnd, StreamEnd } from "../core/outcome.ts";
 import { type StreamTally, usageInEvents, usageInJsonTail } from "../core/usage-meter.ts";
 
 /** How one protocol frames a relayed stream for its client. */
@@ -22,14 +28,34 @@ export interface StreamFraming {
   sawError?: () => boolean;
 }
 
+/** One upstream attempt's body, from its first bytes on. */
+export interface UpstreamPart {
+  first: Uint8Array;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Aborts the attempt's fetch. */
+  abort: (reason: string) => void;
+}
+
+/** Whoever wants to see an SSE answer's events as they pass (content, recording). */
+export interface RelaySubscriber {
+  onEvents(events: readonly SseEvent[]): void;
+}
+
+/** Asked when a part broke or stalled: the part that continues the answer, or null to end it there. */
+export type Continuation = (partsSoFar: readonly PartEnd[]) => Promise<UpstreamPart | null>;
+
 export interface RelayOptions {
   idleTimeoutMs: number;
   isEventStream: boolean;
   framing: StreamFraming;
-  /** Aborts the upstream fetch. */
-  abortUpstream: (reason: string) => void;
-  /** Called exactly once, when the relay ends for any reason, with what it saw of the upstream's body. */
-  onEnd: (end: StreamEnd, tally: StreamTally) => void;
+  /**
+   * Called exactly once, when the relay ends for any reason, with every part in order; the last one's end is
+   * how the answer ended.
+   */
+  onEnd: (parts: readonly PartEnd[]) => void;
+  subscribers?: readonly RelaySubscriber[];
+  /** SSE only: where the answer continues when a part breaks (none: the break ends it). */
+  continueWith?: Continuation;
 }
 
 // A stream's usage chunk comes last or next to last before [DONE]: the data events kept for it.
@@ -45,28 +71,37 @@ interface BodyWatch {
   end(): { rest: SseEvent | null; endedMidEvent: boolean; bareError: boolean; tally: StreamTally };
 }
 
-export function relayBody(
-  first: Uint8Array,
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  options: RelayOptions,
-): ReadableStream<Uint8Array> {
+export function relayBody(initial: UpstreamPart, options: RelayOptions): ReadableStream<Uint8Array> {
+  const { transform, finish, errorEvent } = options.framing;
+  const subscribers = options.isEventStream ? (options.subscribers ?? []) : [];
+  const continueWith = options.isEventStream ? options.continueWith : undefined;
+  // With a continuation the client gets whole events only: what a broken part began is never sent.
+  const wholeEvents = transform === null && continueWith !== undefined;
+  const parts: PartEnd[] = [];
+  let part = initial;
+  let watch = options.isEventStream ? watchEvents() : watchJson();
   let ended = false;
-  const watch = options.isEventStream ? watchEvents() : watchJson();
   let waitingSinceMs: number | null = null;
   let stalled = false;
   let watchdog: ReturnType<typeof setTimeout> | null = null;
-  const { transform, finish, errorEvent } = options.framing;
   let closing: ReturnType<BodyWatch["end"]> | null = null;
-  const endOnce = () => {
+  let continuing = false;
+  const closePart = () => {
     closing ??= watch.end();
     return closing;
   };
 
-  const end = (how: StreamEnd) => {
+  /** The current part ended `how`; `last`: the answer ends with it. */
+  const endPart = (how: StreamEnd, last: boolean) => {
     if (ended) return;
+    parts.push({ end: how, tally: closePart().tally });
+    if (!last) return;
+    finishAnswer();
+  };
+  const finishAnswer = () => {
     ended = true;
     if (watchdog !== null) clearTimeout(watchdog);
-    options.onEnd(how, endOnce().tally);
+    options.onEnd(parts);
   };
   // Fires at most once per idle period; only time spent waiting on the upstream counts, not on the client.
   const checkIdle = () => {
@@ -75,23 +110,34 @@ export function relayBody(
     const waitedMs = waitingSinceMs === null ? 0 : Date.now() - waitingSinceMs;
     if (waitedMs >= options.idleTimeoutMs) {
       stalled = true;
-      options.abortUpstream("idle_timeout");
-      reader.cancel("idle_timeout").catch(() => {});
+      part.abort("idle_timeout");
+      part.reader.cancel("idle_timeout").catch(() => {});
       return;
     }
     watchdog = setTimeout(checkIdle, options.idleTimeoutMs - waitedMs);
   };
   const framed = (chunk: Uint8Array): Uint8Array => {
     const events = watch.take(chunk);
-    return transform ? transform(events) : chunk;
+    for (const subscriber of subscribers) subscriber.onEvents(events);
+    if (transform) return transform(events);
+    return wholeEvents ? concat(events.map((event) => event.raw)) : chunk;
+  };
+  /** Starts relaying `next` as the answer's next part. */
+  const begin = (next: UpstreamPart, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    part = next;
+    watch = options.isEventStream ? watchEvents() : watchJson();
+    closing = null;
+    stalled = false;
+    const bytes = framed(next.first);
+    if (bytes.byteLength > 0) controller.enqueue(bytes);
+    if (watchdog !== null) clearTimeout(watchdog);
+    watchdog = setTimeout(checkIdle, options.idleTimeoutMs);
   };
 
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        const bytes = framed(first);
-        if (bytes.byteLength > 0) controller.enqueue(bytes);
-        watchdog = setTimeout(checkIdle, options.idleTimeoutMs);
+        begin(initial, controller);
       },
       async pull(controller) {
         let next: ReadableStreamReadResult<Uint8Array> | null;
@@ -99,50 +145,72 @@ export function relayBody(
         for (;;) {
           waitingSinceMs = Date.now();
           try {
-            next = await reader.read();
+            next = await part.reader.read();
           } catch {
             next = null;
           }
           waitingSinceMs = null;
+          if (ended) return;
           if (!next || next.done || stalled) break;
           if (next.value.byteLength === 0) continue;
           const bytes = framed(next.value);
-          if (bytes.byteLength > 0 || !transform) {
+          if (bytes.byteLength > 0 || (!transform && !wholeEvents)) {
             controller.enqueue(bytes);
             return;
           }
         }
-        const { rest, endedMidEvent, bareError } = endOnce();
+        const { rest, endedMidEvent, bareError } = closePart();
         if (next?.done && !stalled && !bareError) {
-          const last = transform && rest ? transform([rest]) : null;
+          // A last event without its blank line is still the upstream's; a byte relay sent it already.
+          if (rest) for (const subscriber of subscribers) subscriber.onEvents([rest]);
+          const last = rest && transform ? transform([rest]) : rest && wholeEvents ? rest.raw : null;
           if (last && last.byteLength > 0) controller.enqueue(last);
           const closingBytes = finish?.();
           if (closingBytes && closingBytes.byteLength > 0) controller.enqueue(closingBytes);
           controller.close();
-          end(options.framing.sawError?.() ? "upstream_error" : "complete");
+          endPart(options.framing.sawError?.() ? "upstream_error" : "complete", true);
           return;
         }
         const how = stalled ? "idle_timeout" : "upstream_error";
         if (!next?.done) {
-          options.abortUpstream(how);
-          reader.cancel().catch(() => {});
+          part.abort(how);
+          part.reader.cancel().catch(() => {});
+        }
+        if (continueWith) {
+          endPart(how, false);
+          continuing = true;
+          const following = await continueWith(parts).catch(() => null);
+          continuing = false;
+          if (following && ended) {
+            following.abort("client_cancel");
+            following.reader.cancel().catch(() => {});
+          }
+          if (ended) return;
+          if (following) {
+            begin(following, controller);
+            return;
+          }
+          parts.pop();
         }
         const message =
           how === "idle_timeout"
             ? `The upstream stream stalled for more than ${options.idleTimeoutMs} ms`
             : "The upstream stream failed";
         if (options.isEventStream) {
-          controller.enqueue(errorEvent(message, endedMidEvent));
+          controller.enqueue(errorEvent(message, endedMidEvent && !wholeEvents));
           controller.close();
         } else {
           controller.error(new Error(message));
         }
-        end(how);
+        endPart(how, true);
       },
       cancel(reason) {
-        options.abortUpstream("client_cancel");
-        reader.cancel(reason).catch(() => {});
-        end("client_cancel");
+        if (ended) return;
+        // Gone while the next part was sought: the answer ended with the part that broke.
+        if (continuing) return finishAnswer();
+        part.abort("client_cancel");
+        part.reader.cancel(reason).catch(() => {});
+        endPart("client_cancel", true);
       },
     },
     { highWaterMark: 0 },

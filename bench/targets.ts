@@ -139,8 +139,8 @@ export async function startRouter(
   return { url, stop: () => mf.dispose() };
 }
 
-/** The bare passthrough Worker in the same runtime. */
-export async function startPassthrough(fakeUrl: string): Promise<Target> {
+/** The bare passthrough Worker in the same runtime (or another floor Worker from bench/). */
+export async function startPassthrough(fakeUrl: string, script = "passthrough-worker.js"): Promise<Target> {
   const mf = createMiniflare({
     host: "127.0.0.1",
     port: 0,
@@ -149,7 +149,7 @@ export async function startPassthrough(fakeUrl: string): Promise<Target> {
       {
         name: "passthrough",
         modules: true,
-        scriptPath: join(ROOT, "bench/passthrough-worker.js"),
+        scriptPath: join(ROOT, "bench", script),
         modulesRoot: join(ROOT, "bench"),
         compatibilityDate: "2026-11-01",
         bindings: { UPSTREAM_BASE_URL: fakeUrl },

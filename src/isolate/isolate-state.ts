@@ -12,6 +12,7 @@ import { STICKY_SHARD_COUNT, stickyShardName } from "../state/sticky-shard.ts";
 import { createKeyLeases, type KeyLeases } from "./key-leases.ts";
 import { createOutcomeQueue, type OutcomeQueue } from "./outcome-queue.ts";
 import { createProbeSet, type ProbeSet } from "./probes.ts";
+import { createSecretHashes, type SecretHashes } from "./secret-hashes.ts";
 import { createStickyCache, type StickyCache } from "./sticky-cache.ts";
 import { createViewCache, type ViewCache } from "./view-cache.ts";
 
@@ -23,6 +24,8 @@ export interface IsolateState {
   probes: ProbeSet;
   outcomes: OutcomeQueue;
   keys: KeyLeases;
+  /** The hashes of client keys and sessions seen lately. */
+  hashes: SecretHashes;
   /**
    * What engines' refusals taught this isolate about models' limits (docs/contract.md §16), used at once;
    * the fleet learns the same through the outcome reports.
@@ -70,6 +73,7 @@ function createIsolateState(env: Env): IsolateState {
     views,
     sticky: createStickyCache((key) => env.STICKY_SHARD.getByName(shardNameOf(key)).lookup(key)),
     probes: createProbeSet(),
+    hashes: createSecretHashes(),
     limits: {},
     outcomes: createOutcomeQueue({
       reportOutcomes: (reports) => aggregator().report(digestReports(reports, Date.now())),

@@ -35,7 +35,7 @@ export interface ProtocolAdapter<Answer> {
     result: Rendered,
     answer: Answer,
     meta: ResponseMeta,
-    headers: Headers,
+    headers: Record<string, string>,
   ): Response | Promise<Response>;
 }
 

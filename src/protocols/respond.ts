@@ -31,17 +31,15 @@ export function recordRouting(log: RequestLogHandle, result: RoutingResult): voi
  * `x-chutes-autopilot-selected` in alias and list modes when a model answered, and
  * `x-chutes-autopilot-max-tokens` when the answering model was asked for less output than the client (§16).
  */
-export function routerHeaders(meta: ResponseMeta, result: RoutingResult): Headers {
-  const headers = new Headers({
+export function routerHeaders(meta: ResponseMeta, result: RoutingResult): Record<string, string> {
+  const headers: Record<string, string> = {
     "x-request-id": meta.requestId,
     "x-chutes-autopilot-attempts": String(result.trace.attempts.length),
-  });
+  };
   const selected = result.kind === "committed" || result.kind === "upstream_answer" ? result.model : null;
-  if (result.trace.mode !== "direct" && selected !== null)
-    headers.set("x-chutes-autopilot-selected", selected);
+  if (result.trace.mode !== "direct" && selected !== null) headers["x-chutes-autopilot-selected"] = selected;
   const lowered = result.trace.attempts.findLast((attempt) => attempt.model === selected)?.maxTokens;
-  if (selected !== null && lowered !== undefined)
-    headers.set("x-chutes-autopilot-max-tokens", String(lowered));
+  if (selected !== null && lowered !== undefined) headers["x-chutes-autopilot-max-tokens"] = String(lowered);
   return headers;
 }
 

@@ -4,7 +4,7 @@
 // passthrough mode everyone is, and the upstream judges the client's own key. Runs before the body is read.
 import { isAllowedKey } from "../core/api-keys.ts";
 import { type Failure, FailureError } from "../core/failure.ts";
-import { hashSecret, MANAGED_KEY_PREFIX } from "../core/managed-key.ts";
+import { MANAGED_KEY_PREFIX } from "../core/managed-key.ts";
 import type { RequestLogFields } from "../core/request-log.ts";
 import type { AdmittedKey } from "../isolate/key-leases.ts";
 import type { RoutingContext } from "./routing-context.ts";
@@ -19,9 +19,7 @@ export async function admitRequest(ctx: RoutingContext, presentedKey: string | n
   const { auth } = ctx.config;
   if (!auth.managed) return { ok: true, key: null, coldKey: false };
   if (presentedKey !== null && auth.adminApiKey !== null && presentedKey.startsWith(MANAGED_KEY_PREFIX)) {
-    const hash = await hashSecret(presentedKey);
-    // The sticky key is this token's hash too (routing/plan.ts): computed once.
-    ctx.keyHash = { token: presentedKey, hash };
+    const hash = await ctx.isolate.hashes.of(presentedKey);
     const admission = await ctx.isolate.keys.admit(hash, ctx.startedMs, ctx.waitUntil);
     switch (admission.kind) {
       case "admitted":

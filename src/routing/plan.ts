@@ -6,7 +6,6 @@ import { type CandidatePlanInput, modeModels, planCandidates, probeCandidates } 
 import { type LearnedLimit, UNKNOWN_CAPABILITIES, withLimit } from "../core/capabilities.ts";
 import type { Failure } from "../core/failure.ts";
 import { type CapabilityLookup, nothingFits, planFit } from "../core/fit-plan.ts";
-import { hashSecret } from "../core/managed-key.ts";
 import { findUnknownModels, type RoutingMode, resolveMode } from "../core/model-list.ts";
 import { feedAgeMs, type RoutingView } from "../core/snapshot.ts";
 import type { ModelPricing } from "../core/spend.ts";
@@ -131,6 +130,5 @@ async function stickyKeyOf(
   const source = stickySource(request.identity, ctx.config.sticky.trustProxyHeaders);
   if (!source) return null;
   if (source.kind !== "auth") return stickyKey(source, null);
-  const known = ctx.keyHash?.token === source.token ? ctx.keyHash.hash : null;
-  return stickyKey(source, known ?? (await hashSecret(source.token)));
+  return stickyKey(source, await ctx.isolate.hashes.of(source.token));
 }

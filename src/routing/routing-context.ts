@@ -11,8 +11,6 @@ export interface RoutingContext {
   startedMs: number;
   now: () => number;
   waitUntil: (promise: Promise<unknown>) => void;
-  /** The SHA-256 of the client's managed key, set by admission, so the sticky key does not hash it again. */
-  keyHash?: { token: string; hash: string };
 }
 
 export function createRoutingContext(

@@ -16,6 +16,7 @@ import {
   isOverloadBody,
   statusReason,
 } from "../core/failover-policy.ts";
+import { createDeadline, type Deadline } from "./deadline.ts";
 import { readFirstBytes } from "./first-byte.ts";
 
 export interface AttemptRequest {
@@ -28,8 +29,6 @@ export interface AttemptRequest {
   isLastAttempt: boolean;
   /** The client's request signal: when it aborts, the attempt is cancelled, not failed over. */
   clientSignal?: AbortSignal;
-  /** Aborts this attempt alone: another attempt of the same request won the race. */
-  cancelSignal?: AbortSignal;
   /** Commit an SSE answer only on content (a hedged race, docs/contract.md §13), not on its first byte. */
   contentGate?: boolean;
   /** Read an SSE answer's first event when it is an error, and treat an engine refusal there as a refusal. */
@@ -43,6 +42,8 @@ export type AttemptVerdict =
       first: Uint8Array;
       reader: ReadableStreamDefaultReader<Uint8Array>;
       abort: (reason: string) => void;
+      /** The attempt's one timer, which the relay goes on using for its idle waits. */
+      deadline: Deadline;
     }
   | {
       kind: "retryable";
@@ -63,36 +64,58 @@ export type CommittedAttempt = Extract<AttemptVerdict, { kind: "committed" }>;
 // Overload 429s and refusal 400s are small JSON; a larger body is read only this far to classify it.
 const MAX_CLASSIFIED_BODY_BYTES = 64 * 1024;
 
-export async function attemptUpstream(request: AttemptRequest): Promise<AttemptVerdict> {
-  const { clientSignal, cancelSignal } = request;
-  if (clientSignal?.aborted || cancelSignal?.aborted) return { kind: "cancelled" };
+/** An attempt under way: its verdict to come, and how to call it off. */
+export interface RunningAttempt {
+  verdict: Promise<AttemptVerdict>;
+  /** Calls the attempt off (another won the race, or the client left): its verdict becomes `cancelled`. */
+  cancel(reason: "hedge_lost" | "cancelled"): void;
+}
+
+export function startAttempt(request: AttemptRequest): RunningAttempt {
   const controller = new AbortController();
-  const abort = (reason: string) => controller.abort(reason);
-  const onClientAbort = () => abort("client_cancel");
-  const onCancel = () => abort("hedge_lost");
-  clientSignal?.addEventListener("abort", onClientAbort);
-  cancelSignal?.addEventListener("abort", onCancel);
-  try {
-    const outcome = await attemptWithController(request, controller, abort);
-    if (!(clientSignal?.aborted || cancelSignal?.aborted) || outcome.kind === "committed") return outcome;
-    if ("response" in outcome) await outcome.response?.body?.cancel().catch(() => {});
-    return { kind: "cancelled" };
-  } finally {
-    clientSignal?.removeEventListener("abort", onClientAbort);
-    cancelSignal?.removeEventListener("abort", onCancel);
-  }
+  let cancelled = false;
+  // The body being read for the first-byte gate, let go of at once when the attempt is called off.
+  let reading: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  const cancel = (reason: string) => {
+    cancelled = true;
+    controller.abort(reason);
+    reading?.cancel().catch(() => {});
+  };
+  const run = async (): Promise<AttemptVerdict> => {
+    const { clientSignal } = request;
+    if (clientSignal?.aborted) return { kind: "cancelled" };
+    const onClientAbort = () => cancel("client_cancel");
+    clientSignal?.addEventListener("abort", onClientAbort);
+    const deadline = createDeadline();
+    try {
+      const outcome = await attemptWithController(request, controller, deadline, (reader) => {
+        reading = reader;
+        if (cancelled) reader.cancel().catch(() => {});
+      });
+      reading = null;
+      if (outcome.kind !== "committed") deadline.stop();
+      if (!cancelled || outcome.kind === "committed") return outcome;
+      if ("response" in outcome) await outcome.response?.body?.cancel().catch(() => {});
+      return { kind: "cancelled" };
+    } finally {
+      clientSignal?.removeEventListener("abort", onClientAbort);
+    }
+  };
+  return { verdict: run(), cancel };
 }
 
 async function attemptWithController(
   request: AttemptRequest,
   controller: AbortController,
-  abort: (reason: string) => void,
+  deadline: Deadline,
+  onReading: (reader: ReadableStreamDefaultReader<Uint8Array>) => void,
 ): Promise<AttemptVerdict> {
+  const abort = (reason: string) => controller.abort(reason);
   let headerTimedOut = false;
-  const headerTimer = setTimeout(() => {
+  deadline.arm(request.headerTimeoutMs, () => {
     headerTimedOut = true;
-    controller.abort("header_timeout");
-  }, request.headerTimeoutMs);
+    abort("header_timeout");
+  });
   let response: Response;
   try {
     response = await fetch(request.url, {
@@ -109,13 +132,13 @@ async function attemptWithController(
       response: null,
     };
   } finally {
-    clearTimeout(headerTimer);
+    deadline.disarm();
   }
 
   switch (classifyStatus(response.status)) {
     case "success": {
       const eventStream = isEventStream(response.headers.get("content-type"));
-      return gateFirstByte(response, request.firstByteTimeoutMs, abort, controller.signal, {
+      return gateFirstByte(response, request.firstByteTimeoutMs, abort, deadline, onReading, {
         content: request.contentGate === true && eventStream,
         refusal: request.refusalGate === true && eventStream,
       });
@@ -150,7 +173,8 @@ async function gateFirstByte(
   response: Response,
   timeoutMs: number,
   abort: (reason: string) => void,
-  signal: AbortSignal,
+  deadline: Deadline,
+  onReading: (reader: ReadableStreamDefaultReader<Uint8Array>) => void,
   gates: { content: boolean; refusal: boolean },
 ): Promise<AttemptVerdict> {
   if (!response.body) {
@@ -162,15 +186,11 @@ async function gateFirstByte(
     };
   }
   const reader = response.body.getReader();
-  // Cancelled while waiting (the client left, or another attempt won): let go of the body at once.
-  const release = () => reader.cancel().catch(() => {});
-  signal.addEventListener("abort", release);
-  if (signal.aborted) release();
-  const { first, errorData } = await readFirstBytes(reader, timeoutMs, {
+  onReading(reader);
+  const { first, errorData } = await readFirstBytes(reader, timeoutMs, deadline, {
     content: gates.content,
     firstEvent: gates.refusal,
   });
-  signal.removeEventListener("abort", release);
   // An engine that refuses inside a 200 stream sends its error as the first event (older SGLang, vLLM's
   // generator errors); any other error event is relayed as the stream's (§7).
   const refusal = gates.refusal && errorData !== null ? classifyStreamedRefusal(errorData) : null;
@@ -185,7 +205,8 @@ async function gateFirstByte(
       response: new Response(errorData, { status: 400, headers }),
     };
   }
-  if (first.kind === "chunk") return { kind: "committed", response, first: first.chunk, reader, abort };
+  if (first.kind === "chunk")
+    return { kind: "committed", response, first: first.chunk, reader, abort, deadline };
   abort(first.kind);
   reader.cancel().catch(() => {});
   const reason =

@@ -13,7 +13,7 @@ import { type EngineRefusal, refusalReason } from "../core/engine-refusal.ts";
 import type { FailoverReason } from "../core/failover-policy.ts";
 import { type Failure, finalFailureFor } from "../core/failure.ts";
 import type { AttemptRecord, LimitFacts } from "../core/outcome.ts";
-import { type AttemptVerdict, attemptUpstream, type CommittedAttempt } from "./attempt.ts";
+import { type AttemptVerdict, type CommittedAttempt, type RunningAttempt, startAttempt } from "./attempt.ts";
 
 export interface FailoverRequest {
   candidates: readonly string[];
@@ -53,7 +53,7 @@ interface Running {
   model: string;
   startedMs: number;
   hedge: boolean;
-  cancel: AbortController;
+  attempt: RunningAttempt;
   verdict: Promise<{ running: Running; verdict: AttemptVerdict }>;
 }
 
@@ -80,9 +80,7 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
   const start = (index: number, hedge: boolean) => {
     next = index + 1;
     const model = candidates[index] as string;
-    const cancel = new AbortController();
-    const running = { model, startedMs: request.nowMs(), hedge, cancel } as Running;
-    running.verdict = attemptUpstream({
+    const attempt = startAttempt({
       url: request.url,
       headers: request.headers,
       body: request.bodyFor(model),
@@ -90,10 +88,11 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
       firstByteTimeoutMs: request.firstByteTimeoutMs,
       isLastAttempt: !hasCandidateAfter({ candidates, fits }, index),
       clientSignal: request.clientSignal,
-      cancelSignal: cancel.signal,
       contentGate: hedgeAfterMs > 0,
       refusalGate: request.onRefusal !== undefined,
-    }).then((verdict) => ({ running, verdict }));
+    });
+    const running = { model, startedMs: request.nowMs(), hedge, attempt } as Running;
+    running.verdict = attempt.verdict.then((verdict) => ({ running, verdict }));
     inFlight.add(running);
   };
   const record = (running: Running, fields: Omit<AttemptRecord, "model" | "ms" | "hedge">) => {
@@ -109,7 +108,7 @@ export async function runFailover(request: FailoverRequest): Promise<FailoverRes
   /** Cancels every attempt still in flight: they lost to `winner`, or the client left. */
   const cancelRest = (outcome: "hedge_lost" | "cancelled") => {
     for (const running of inFlight) {
-      running.cancel.abort(outcome);
+      running.attempt.cancel(outcome);
       running.verdict.then(({ verdict }) => discard(verdict));
       record(running, { outcome, reason: null, status: null });
     }
@@ -200,6 +199,7 @@ function discard(verdict: AttemptVerdict): void {
   if (verdict.kind === "committed") {
     verdict.abort("hedge_lost");
     verdict.reader.cancel().catch(() => {});
+    verdict.deadline.stop();
   } else if (verdict.kind !== "cancelled") {
     verdict.response?.body?.cancel().catch(() => {});
   }

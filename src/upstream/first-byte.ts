@@ -5,6 +5,7 @@
 // event is an error is read to that event's end, so an engine's refusal there can move the request on (§16).
 // Nothing is committed before this returns. Events are read with core/event-stream.ts.
 import { concat, createSseReader, eventError, isContentEvent, type SseEvent } from "../core/event-stream.ts";
+import type { Deadline } from "./deadline.ts";
 
 export type FirstChunk =
   | { kind: "chunk"; chunk: Uint8Array }
@@ -26,11 +27,15 @@ const MAX_FIRST_EVENT_BYTES = 64 * 1024;
 export function readFirstBytes(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   timeoutMs: number,
+  deadline: Deadline,
   gates: { content: boolean; firstEvent: boolean },
 ): Promise<FirstBytes> {
   if (!gates.content && !gates.firstEvent)
-    return withDeadline(timeoutMs, async () => ({ first: await firstChunk(reader), errorData: null }));
-  return withDeadline(timeoutMs, () => readEvents(reader, gates));
+    return withDeadline(timeoutMs, deadline, async () => ({
+      first: await firstChunk(reader),
+      errorData: null,
+    }));
+  return withDeadline(timeoutMs, deadline, () => readEvents(reader, gates));
 }
 
 async function firstChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<FirstChunk> {
@@ -86,17 +91,20 @@ async function readEvents(
   }
 }
 
-async function withDeadline(timeoutMs: number, read: () => Promise<FirstBytes>): Promise<FirstBytes> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<FirstBytes>((resolve) => {
-    timer = setTimeout(() => resolve({ first: { kind: "timeout" }, errorData: null }), timeoutMs);
+async function withDeadline(
+  timeoutMs: number,
+  deadline: Deadline,
+  read: () => Promise<FirstBytes>,
+): Promise<FirstBytes> {
+  const timedOut = new Promise<FirstBytes>((resolve) => {
+    deadline.arm(timeoutMs, () => resolve({ first: { kind: "timeout" }, errorData: null }));
   });
   const first = read().catch(
     (error: unknown): FirstBytes => ({ first: { kind: "error", error }, errorData: null }),
   );
   try {
-    return await Promise.race([first, deadline]);
+    return await Promise.race([first, timedOut]);
   } finally {
-    clearTimeout(timer);
+    deadline.disarm();
   }
 }

@@ -5,7 +5,7 @@
 // whole events are counted for metering, handed to the protocol's framing when it re-frames them and to
 // whoever subscribed (core/answer-content.ts), and the last few kept for the usage read at the end; a relay
 // that passes bytes through sends each chunk as it came. A JSON body keeps only its tail, for its usage. The
-// idle check is one watchdog timer per idle period.
+// idle check goes on with the attempt's one timer (upstream/deadline.ts), armed only while a read waits.
 //
 // A committed answer is a sequence of parts, one per upstream attempt that contributed to it. Today every
 // answer has one; when a `continueWith` is given, a broken SSE part asks it for the next part, which the
@@ -15,6 +15,7 @@
 import { concat, createSseReader, endsWithBareError, type SseEvent } from "../core/event-stream.ts";
 import type { PartEnd, StreamEnd } from "../core/outcome.ts";
 import { type StreamTally, usageInEvents, usageInJsonTail } from "../core/usage-meter.ts";
+import { createDeadline, type Deadline } from "./deadline.ts";
 
 /** How one protocol frames a relayed stream for its client. */
 export interface StreamFraming {
@@ -34,6 +35,8 @@ export interface UpstreamPart {
   reader: ReadableStreamDefaultReader<Uint8Array>;
   /** Aborts the attempt's fetch. */
   abort: (reason: string) => void;
+  /** The attempt's timer, to go on using for the idle waits (upstream/deadline.ts); else one is made. */
+  deadline?: Deadline;
 }
 
 /** Whoever wants to see an SSE answer's events as they pass (content, recording). */
@@ -81,9 +84,8 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
   let part = initial;
   let watch = options.isEventStream ? watchEvents() : watchJson();
   let ended = false;
-  let waitingSinceMs: number | null = null;
   let stalled = false;
-  let watchdog: ReturnType<typeof setTimeout> | null = null;
+  let deadline = initial.deadline ?? createDeadline();
   let closing: ReturnType<BodyWatch["end"]> | null = null;
   let continuing = false;
   const closePart = () => {
@@ -100,21 +102,15 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
   };
   const finishAnswer = () => {
     ended = true;
-    if (watchdog !== null) clearTimeout(watchdog);
+    deadline.stop();
     options.onEnd(parts);
   };
-  // Fires at most once per idle period; only time spent waiting on the upstream counts, not on the client.
-  const checkIdle = () => {
-    watchdog = null;
+  // Only time spent waiting on the upstream counts, not time the client takes to read.
+  const onIdle = () => {
     if (ended) return;
-    const waitedMs = waitingSinceMs === null ? 0 : Date.now() - waitingSinceMs;
-    if (waitedMs >= options.idleTimeoutMs) {
-      stalled = true;
-      part.abort("idle_timeout");
-      part.reader.cancel("idle_timeout").catch(() => {});
-      return;
-    }
-    watchdog = setTimeout(checkIdle, options.idleTimeoutMs - waitedMs);
+    stalled = true;
+    part.abort("idle_timeout");
+    part.reader.cancel("idle_timeout").catch(() => {});
   };
   const framed = (chunk: Uint8Array): Uint8Array => {
     const events = watch.take(chunk);
@@ -124,14 +120,16 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
   };
   /** Starts relaying `next` as the answer's next part. */
   const begin = (next: UpstreamPart, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (next !== part) {
+      deadline.stop();
+      deadline = next.deadline ?? createDeadline();
+    }
     part = next;
     watch = options.isEventStream ? watchEvents() : watchJson();
     closing = null;
     stalled = false;
     const bytes = framed(next.first);
     if (bytes.byteLength > 0) controller.enqueue(bytes);
-    if (watchdog !== null) clearTimeout(watchdog);
-    watchdog = setTimeout(checkIdle, options.idleTimeoutMs);
   };
 
   return new ReadableStream<Uint8Array>(
@@ -143,13 +141,13 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
         let next: ReadableStreamReadResult<Uint8Array> | null;
         // A transform may hold a chunk back (a partial event); read on until there is something to send.
         for (;;) {
-          waitingSinceMs = Date.now();
+          deadline.arm(options.idleTimeoutMs, onIdle);
           try {
             next = await part.reader.read();
           } catch {
             next = null;
           }
-          waitingSinceMs = null;
+          deadline.disarm();
           if (ended) return;
           if (!next || next.done || stalled) break;
           if (next.value.byteLength === 0) continue;
@@ -184,6 +182,7 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
           if (following && ended) {
             following.abort("client_cancel");
             following.reader.cancel().catch(() => {});
+            following.deadline?.stop();
           }
           if (ended) return;
           if (following) {

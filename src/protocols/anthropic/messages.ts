@@ -71,7 +71,8 @@ export function anthropicAdapter(modelMap: readonly ModelMapping[]): ProtocolAda
         },
       };
     },
-    render: (result, answer, meta, headers) => {
+    render: (result, answer, meta, routerHeaders) => {
+      const headers = new Headers(routerHeaders);
       headers.set("request-id", meta.requestId);
       switch (result.kind) {
         case "failed":

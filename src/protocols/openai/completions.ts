@@ -44,7 +44,7 @@ export function openAIAdapter(upstreamPath: UpstreamPath): ProtocolAdapter<null>
       if (result.kind === "failed") return renderOpenAIFailure(result.failure, headers);
       const upstream = result.kind === "committed" ? result.commit.response : result.response;
       const merged = new Headers(upstream.headers);
-      for (const [name, value] of headers) merged.set(name, value);
+      for (const name in headers) merged.set(name, headers[name] as string);
       const init = { status: upstream.status, statusText: upstream.statusText, headers: merged };
       if (result.kind === "upstream_answer") return new Response(upstream.body, init);
       merged.delete("content-length");

@@ -1,0 +1,108 @@
+// `npm run bench:cpu`: workerd CPU per request at c=16 (zero-delay profile: a whole answer in one chunk, a
+// streamed one in 22), for the router in each mode against two floors: the bare passthrough Worker, whose
+// body the runtime streams with no JavaScript, and the same Worker relaying the body through a JavaScript
+// stream (bench/relay-worker.js), the least any Worker that must see an answer as it passes can do. A minute
+// rather than `npm run bench`'s three, for iterating on the router's CPU cost. Each cell is the median of
+// BENCH_RUNS rounds, the targets taking turns so drift on a shared machine hits them alike; differences
+// are taken within each round.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runLoad } from "./load.ts";
+import { cpuMs, workerdChildren } from "./process-cpu.ts";
+import { median } from "./stats.ts";
+import { bundleWorker, startFakeProcess, startPassthrough, startRouter, waitReady } from "./targets.ts";
+
+const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
+const REQUESTS = 800;
+const MODEL = "fake/fast-model";
+const MODELS = {
+  bare: MODEL,
+  "bare-js-relay": MODEL,
+  direct: MODEL,
+  list: `${MODEL},fake/flaky-model`,
+  alias: "chutesai/AutoPilot",
+};
+type Name = keyof typeof MODELS;
+type Kind = "whole" | "streamed";
+
+const fake = await startFakeProcess();
+const dir = await mkdtemp(join(tmpdir(), "autopilot-cpu-"));
+try {
+  await fake.admin("behavior", { model: MODEL, behavior: { kind: "healthy", chunks: 20, intervalMs: 0 } });
+  const started: number[] = [...workerdChildren()];
+  const newPids = () => {
+    const pids = [...workerdChildren()].filter((pid) => !started.includes(pid));
+    started.push(...pids);
+    return pids;
+  };
+  const router = await startRouter(await bundleWorker("src/index.ts", dir), fake.url);
+  const routerPids = newPids();
+  const bare = await startPassthrough(fake.url);
+  const barePids = newPids();
+  const relay = await startPassthrough(fake.url, "relay-worker.js");
+  const relayPids = newPids();
+  const targets: Record<Name, { url: string; pids: number[] }> = {
+    bare: { url: bare.url, pids: barePids },
+    "bare-js-relay": { url: relay.url, pids: relayPids },
+    direct: { url: router.url, pids: routerPids },
+    list: { url: router.url, pids: routerPids },
+    alias: { url: router.url, pids: routerPids },
+  };
+  await waitReady(router.url);
+  const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const load = (name: Name, requests: number, stream: boolean) =>
+    runLoad({
+      url: `${targets[name].url}/v1/chat/completions`,
+      concurrency: 16,
+      requests,
+      stream,
+      deadlineMs: 60_000,
+      headers: (worker) => ({
+        "content-type": "application/json",
+        authorization: `Bearer cpk_cpu_${worker}`,
+      }),
+      body: () =>
+        JSON.stringify({ model: MODELS[name], stream, messages: [{ role: "user", content: "Hello" }] }),
+    });
+  const names = Object.keys(MODELS) as Name[];
+  for (const name of names) await load(name, 400, false);
+  const samples = new Map<Name, Record<Kind, number[]>>(
+    names.map((name) => [name, { whole: [], streamed: [] }]),
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of names) {
+      for (const stream of [false, true]) {
+        const start = cpu(targets[name].pids);
+        const result = await load(name, REQUESTS, stream);
+        if (result.failures > 0) console.log(`${name}: ${result.failures} failures`);
+        const us = ((cpu(targets[name].pids) - start) * 1000) / result.completed;
+        samples.get(name)?.[stream ? "streamed" : "whole"].push(us);
+      }
+    }
+  }
+  const of = (name: Name, kind: Kind) => samples.get(name)?.[kind] ?? [];
+  /** The median of each round's difference from `floor`. */
+  const over = (name: Name, floor: Name, kind: Kind) =>
+    median(of(name, kind).map((us, round) => us - (of(floor, kind)[round] ?? Number.NaN)));
+  const cell = (us: number, signed = false) => `${signed && us >= 0 ? "+" : ""}${Math.round(us)}`.padStart(8);
+  console.log(
+    `µs of workerd CPU per request (median of ${ROUNDS})     whole streamed | over bare: whole streamed | over bare-js-relay: whole streamed`,
+  );
+  for (const name of names) {
+    const own = cell(median(of(name, "whole"))) + cell(median(of(name, "streamed")));
+    const against = (floor: Name) =>
+      name === "bare" || name === floor
+        ? "".padStart(16)
+        : cell(over(name, floor, "whole"), true) + cell(over(name, floor, "streamed"), true);
+    console.log(
+      `${name.padEnd(40)}${own} |           ${against("bare")} |                    ${against("bare-js-relay")}`,
+    );
+  }
+  await router.stop();
+  await bare.stop();
+  await relay.stop();
+} finally {
+  await fake.stop();
+  await rm(dir, { recursive: true, force: true });
+}

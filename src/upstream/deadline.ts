@@ -26,7 +26,10 @@ export function createDeadline(now: () => number = Date.now): Deadline {
     timer = null;
     if (onExpire === null) return;
     const leftMs = dueAtMs - now();
-    if (leftMs > 0) return schedule(leftMs);
+    if (leftMs > 0) {
+      schedule(leftMs);
+      return;
+    }
     const run = onExpire;
     onExpire = null;
     run();

@@ -206,7 +206,10 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
       cancel(reason) {
         if (ended) return;
         // Gone while the next part was sought: the answer ended with the part that broke.
-        if (continuing) return finishAnswer();
+        if (continuing) {
+          finishAnswer();
+          return;
+        }
         part.abort("client_cancel");
         part.reader.cancel(reason).catch(() => {});
         endPart("client_cancel", true);

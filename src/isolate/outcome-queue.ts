@@ -17,6 +17,8 @@ export interface OutcomeSinks {
   storeView(view: RoutingView, nowMs: number): void;
   /** How long after the first queued report a flush goes. */
   flushDelayMs: number;
+  /** Waits that long (tests pass their own); a timer by default. */
+  delay?: (ms: number) => Promise<void>;
 }
 
 export interface OutcomeQueue {
@@ -33,6 +35,7 @@ export interface OutcomeQueue {
 }
 
 export function createOutcomeQueue(sinks: OutcomeSinks): OutcomeQueue {
+  const delay = sinks.delay ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let reports: OutcomeReport[] = [];
   let stickyWrites: StickyWrite[] = [];
   /** A flush is scheduled and has not taken the queue yet. */
@@ -71,7 +74,7 @@ export function createOutcomeQueue(sinks: OutcomeSinks): OutcomeQueue {
       if (stickyWrite) stickyWrites.push(stickyWrite);
       if (flushPending) return;
       flushPending = true;
-      waitUntil(new Promise((resolve) => setTimeout(resolve, sinks.flushDelayMs)).then(() => queue.flush()));
+      waitUntil(delay(sinks.flushDelayMs).then(() => queue.flush()));
     },
     async flush() {
       flushPending = false;

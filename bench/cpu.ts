@@ -5,8 +5,8 @@
 // rather than `npm run bench`'s three, for iterating on the router's CPU cost. Each cell is the median of
 // BENCH_RUNS rounds, the targets taking turns so drift on a shared machine hits them alike; differences
 // are taken within each round.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { runLoad } from "./load.ts";
 import { cpuMs, workerdChildren } from "./process-cpu.ts";
@@ -85,20 +85,40 @@ try {
   /** The median of each round's difference from `floor`. */
   const over = (name: Name, floor: Name, kind: Kind) =>
     median(of(name, kind).map((us, round) => us - (of(floor, kind)[round] ?? Number.NaN)));
-  const cell = (us: number, signed = false) => `${signed && us >= 0 ? "+" : ""}${Math.round(us)}`.padStart(8);
-  console.log(
-    `µs of workerd CPU per request (median of ${ROUNDS})     whole streamed | over bare: whole streamed | over bare-js-relay: whole streamed`,
-  );
-  for (const name of names) {
-    const own = cell(median(of(name, "whole"))) + cell(median(of(name, "streamed")));
+  const cell = (us: number, signed = false) => `${signed && us >= 0 ? "+" : ""}${Math.round(us)}`;
+  const rows = names.map((name) => {
     const against = (floor: Name) =>
       name === "bare" || name === floor
-        ? "".padStart(16)
-        : cell(over(name, floor, "whole"), true) + cell(over(name, floor, "streamed"), true);
-    console.log(
-      `${name.padEnd(40)}${own} |           ${against("bare")} |                    ${against("bare-js-relay")}`,
-    );
-  }
+        ? ["", ""]
+        : [cell(over(name, floor, "whole"), true), cell(over(name, floor, "streamed"), true)];
+    return [
+      name,
+      cell(median(of(name, "whole"))),
+      cell(median(of(name, "streamed"))),
+      ...against("bare"),
+      ...against("bare-js-relay"),
+    ];
+  });
+  const header = [
+    "target",
+    "whole",
+    "streamed",
+    "over bare: whole",
+    "streamed",
+    "over bare-js-relay: whole",
+    "streamed",
+  ];
+  const table = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n");
+  const markdown = `# CPU per request
+
+Measured ${new Date().toISOString()} by \`npm run bench:cpu\` on ${cpus()[0]?.model ?? "unknown"} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), Node ${process.version}: workerd CPU time (user + system, from /proc) per request, in µs, at concurrency 16 against the fake Chutes' zero-delay profile: a whole answer is one chunk, a streamed one 22 (20 content chunks, the usage chunk, \`[DONE]\`). Median of ${ROUNDS} rounds; the differences are taken within each round.
+
+\`bare\` is bench/passthrough-worker.js, whose body the runtime streams with no JavaScript; \`bare-js-relay\` is the same Worker relaying the body through a JavaScript stream, one chunk per pull and nothing else (bench/relay-worker.js), the least any Worker that must see an answer as it passes (to meter it, time out a stall, end a broken stream with an error event) can do. \`direct\`, \`list\` and \`alias\` are the router's modes.
+
+${table}
+`;
+  await writeFile("research/CPU.md", markdown);
+  console.log(markdown);
   await router.stop();
   await bare.stop();
   await relay.stop();

@@ -49,6 +49,7 @@ export function usageInEvents(events: readonly SseEvent[]): TokenUsage | null {
   }
   return null;
 }
+
 /** The usage object of a JSON body's tail: the last `"usage":{…}` whose braces close. */
 export function usageInJsonTail(tail: string): TokenUsage | null {
   const key = tail.lastIndexOf('"usage"');

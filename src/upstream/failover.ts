@@ -14,6 +14,7 @@ import type { FailoverReason } from "../core/failover-policy.ts";
 import { type Failure, finalFailureFor } from "../core/failure.ts";
 import type { AttemptRecord, LimitFacts } from "../core/outcome.ts";
 import { type AttemptVerdict, type CommittedAttempt, type RunningAttempt, startAttempt } from "./attempt.ts";
+import { releasePart } from "./relay.ts";
 
 export interface FailoverRequest {
   candidates: readonly string[];
@@ -196,11 +197,8 @@ async function nextVerdict(
 
 /** Releases whatever a verdict nobody will use still holds open. */
 function discard(verdict: AttemptVerdict): void {
-  if (verdict.kind === "committed") {
-    verdict.abort("hedge_lost");
-    verdict.reader.cancel().catch(() => {});
-    verdict.deadline.stop();
-  } else if (verdict.kind !== "cancelled") {
+  if (verdict.kind === "committed") releasePart(verdict, "hedge_lost");
+  else if (verdict.kind !== "cancelled") {
     verdict.response?.body?.cancel().catch(() => {});
   }
 }

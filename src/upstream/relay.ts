@@ -109,8 +109,7 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
   const onIdle = () => {
     if (ended) return;
     stalled = true;
-    part.abort("idle_timeout");
-    part.reader.cancel("idle_timeout").catch(() => {});
+    releasePart(part, "idle_timeout");
   };
   const framed = (chunk: Uint8Array): Uint8Array => {
     const events = watch.take(chunk);
@@ -170,20 +169,13 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
           return;
         }
         const how = stalled ? "idle_timeout" : "upstream_error";
-        if (!next?.done) {
-          part.abort(how);
-          part.reader.cancel().catch(() => {});
-        }
+        if (!next?.done) releasePart(part, how);
         if (continueWith) {
           endPart(how, false);
           continuing = true;
           const following = await continueWith(parts).catch(() => null);
           continuing = false;
-          if (following && ended) {
-            following.abort("client_cancel");
-            following.reader.cancel().catch(() => {});
-            following.deadline?.stop();
-          }
+          if (following && ended) releasePart(following, "client_cancel");
           if (ended) return;
           if (following) {
             begin(following, controller);
@@ -203,20 +195,26 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
         }
         endPart(how, true);
       },
-      cancel(reason) {
+      cancel() {
         if (ended) return;
         // Gone while the next part was sought: the answer ended with the part that broke.
         if (continuing) {
           finishAnswer();
           return;
         }
-        part.abort("client_cancel");
-        part.reader.cancel(reason).catch(() => {});
+        releasePart(part, "client_cancel");
         endPart("client_cancel", true);
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/** Lets go of a part nobody will read on: its fetch aborted, its body cancelled, its timer stopped. */
+export function releasePart(part: UpstreamPart, reason: string): void {
+  part.abort(reason);
+  part.reader.cancel(reason).catch(() => {});
+  part.deadline?.stop();
 }
 
 /** An SSE body: its events counted as they complete, the last data events kept for the usage. */

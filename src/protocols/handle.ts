@@ -39,6 +39,18 @@ export interface ProtocolAdapter<Answer> {
   ): Response | Promise<Response>;
 }
 
+/**
+ * The first two steps of every client route: the client admitted on `credential` (or the refusal thrown), then
+ * its body read within MAX_REQUEST_BYTES.
+ */
+export async function admitAndRead(c: Context<AppEnv>, credential: string | null) {
+  const config = c.get("config");
+  const ctx = createRoutingContext(c.env, config, Date.now(), (promise) => c.executionCtx.waitUntil(promise));
+  const key = await admitOrThrow(ctx, credential, c.get("log"));
+  const body = await readBodyWithLimit(c.req.raw, config.upstream.maxRequestBytes);
+  return { ctx, key, body };
+}
+
 export async function handleRouted<Answer>(
   c: Context<AppEnv>,
   adapter: ProtocolAdapter<Answer>,
@@ -46,10 +58,9 @@ export async function handleRouted<Answer>(
   const config = c.get("config");
   const log = c.get("log");
   const raw = c.req.raw;
-  const ctx = createRoutingContext(c.env, config, Date.now(), (promise) => c.executionCtx.waitUntil(promise));
   const credential = adapter.credential(raw.headers);
-  const key = await admitOrThrow(ctx, credential, log);
-  const parsed = adapter.parse(await readBodyWithLimit(raw, config.upstream.maxRequestBytes), raw);
+  const { ctx, key, body } = await admitAndRead(c, credential);
+  const parsed = adapter.parse(body, raw);
   if ("kind" in parsed) throw new FailureError(parsed);
   const identity: StickyHeaders = {
     session: parsed.session ?? null,

@@ -12,11 +12,8 @@ import { renderAnthropicFailure } from "../protocols/anthropic/errors.ts";
 import { anthropicCredential } from "../protocols/anthropic/http.ts";
 import { anthropicAdapter } from "../protocols/anthropic/messages.ts";
 import { MESSAGES_REQUEST } from "../protocols/anthropic/request-schema.ts";
-import { handleRouted } from "../protocols/handle.ts";
+import { admitAndRead, handleRouted } from "../protocols/handle.ts";
 import { failureHandler } from "../protocols/on-error.ts";
-import { admitOrThrow } from "../routing/admit.ts";
-import { createRoutingContext } from "../routing/routing-context.ts";
-import { readBodyWithLimit } from "../upstream/read-body.ts";
 import { requireConfig } from "./config-guard.ts";
 import { CLIENT_ERRORS } from "./openapi-shared.ts";
 
@@ -40,10 +37,8 @@ anthropicRoutes.post(
 );
 
 anthropicRoutes.post("/messages/count_tokens", requireConfig, async (c) => {
-  const config = c.get("config");
-  const ctx = createRoutingContext(c.env, config, Date.now(), (promise) => c.executionCtx.waitUntil(promise));
-  await admitOrThrow(ctx, anthropicCredential(c.req.raw.headers), c.get("log"));
-  const read = readJsonObject(await readBodyWithLimit(c.req.raw, config.upstream.maxRequestBytes));
+  const { body } = await admitAndRead(c, anthropicCredential(c.req.raw.headers));
+  const read = readJsonObject(body);
   if (!read.ok) throw new FailureError(read.failure);
   const counted = countInputTokens(read.body);
   if (!counted.ok) throw new FailureError({ kind: "invalid_request", message: counted.message });

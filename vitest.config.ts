@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 // Tests run inside workerd with the real wrangler.toml. Feeds and upstream point at a closed loopback port;
@@ -10,11 +10,16 @@ const TEST_BINDINGS = {
   UTILIZATION_URL: "http://127.0.0.1:9/chutes/utilization",
 };
 
+// The records database's schema (migrations/), applied by test/support/apply-migrations.ts before each file.
+const migrations = await readD1Migrations("./migrations");
+
 function workers(bindings: Record<string, string>) {
   return cloudflareTest({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
-      bindings: { ...TEST_BINDINGS, ...bindings },
+      bindings: { ...TEST_BINDINGS, ...bindings, TEST_MIGRATIONS: migrations },
+      // Records reach the consumer a moment after their request, not after the production batch wait.
+      queueConsumers: { "chutes-autopilot-records": { maxBatchTimeout: 0.05 } },
       outboundService: (request: Request) =>
         new Response(`unstubbed request to ${request.url}`, { status: 599 }),
     },
@@ -43,6 +48,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          setupFiles: ["./test/support/apply-migrations.ts"],
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
           exclude: ["test/alarm/**"],
         },
@@ -50,7 +56,11 @@ export default defineConfig({
       {
         // The alarm cadence itself, with the shipped 5 s refresh period.
         plugins: [workers({})],
-        test: { name: "alarm", include: ["test/alarm/**/*.test.ts"] },
+        test: {
+          name: "alarm",
+          include: ["test/alarm/**/*.test.ts"],
+          setupFiles: ["./test/support/apply-migrations.ts"],
+        },
       },
     ],
   },

@@ -7,6 +7,8 @@ const USAGE = `usage: npm run keys -- <command> [options]
 
   create --name NAME [--models a,b] [--rpm N] [--tpm N] [--max-concurrency N]
          [--budget-usd USD] [--budget-period day|week|month|total] [--expires-at ISO-8601]
+         [--recording off|metadata|redacted|full]
+  update ID [the same options as create; "null" clears a limit or the key's own recording level]
   list
   show ID
   revoke ID
@@ -23,6 +25,7 @@ const OPTIONS = {
   "budget-usd": { type: "string" },
   "budget-period": { type: "string" },
   "expires-at": { type: "string" },
+  recording: { type: "string" },
   "grace-seconds": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -81,6 +84,12 @@ async function main(argv: string[]): Promise<number> {
       console.error(`\nThe key is shown this once: ${created.key}`);
       return 0;
     }
+    case "update": {
+      const body = createBody(values);
+      if (values.name === undefined) delete body.name;
+      console.log(JSON.stringify(await call("PATCH", `/admin/keys/${needId()}`, body), null, 2));
+      return 0;
+    }
     case "list": {
       const list = (await call("GET", "/admin/keys")) as { data: KeyView[] };
       printTable(list.data);
@@ -109,13 +118,17 @@ async function main(argv: string[]): Promise<number> {
 /** The create body: only the options given, as the admin API's types (the API validates them). */
 function createBody(values: Values): Record<string, unknown> {
   const body: Record<string, unknown> = { name: values.name };
-  if (values.models !== undefined) body.models = values.models.split(",").map((model) => model.trim());
-  if (values.rpm !== undefined) body.rpm = number(values.rpm);
-  if (values.tpm !== undefined) body.tpm = number(values.tpm);
-  if (values["max-concurrency"] !== undefined) body.max_concurrency = number(values["max-concurrency"]);
-  if (values["budget-usd"] !== undefined) body.budget_usd = number(values["budget-usd"]);
+  const or = <T>(text: string, read: (text: string) => T) => (text === "null" ? null : read(text));
+  const same = (text: string) => text;
+  if (values.models !== undefined)
+    body.models = or(values.models, (text) => text.split(",").map((model) => model.trim()));
+  if (values.rpm !== undefined) body.rpm = or(values.rpm, number);
+  if (values.tpm !== undefined) body.tpm = or(values.tpm, number);
+  if (values["max-concurrency"] !== undefined) body.max_concurrency = or(values["max-concurrency"], number);
+  if (values["budget-usd"] !== undefined) body.budget_usd = or(values["budget-usd"], number);
   if (values["budget-period"] !== undefined) body.budget_period = values["budget-period"];
-  if (values["expires-at"] !== undefined) body.expires_at = values["expires-at"];
+  if (values["expires-at"] !== undefined) body.expires_at = or(values["expires-at"], same);
+  if (values.recording !== undefined) body.recording = or(values.recording, same);
   return body;
 }
 

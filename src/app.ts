@@ -14,6 +14,7 @@ import { anthropicRoutes } from "./routes/anthropic.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openAIRoutes } from "./routes/openai.ts";
+import { recordsPageRoutes } from "./routes/records-page.tsx";
 import { countRefusals } from "./routes/refusal-counter.ts";
 import { requestLogger } from "./routes/request-logger.ts";
 import { statusRoutes } from "./routes/status.tsx";
@@ -25,6 +26,8 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/healthz": "GET, HEAD",
   "/readyz": "GET, HEAD",
   "/status": "GET, HEAD",
+  "/status/requests": "GET, HEAD",
+  "/status/requests/:id": "GET, HEAD",
   "/metrics": "GET, HEAD",
   "/v1/models": "GET, HEAD",
   "/v1/chat/completions": "POST",
@@ -32,6 +35,10 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/admin/keys": "GET, HEAD, POST",
   "/admin/keys/:id": "GET, HEAD, PATCH, DELETE",
   "/admin/keys/:id/rotate": "POST",
+  "/admin/records": "GET, HEAD, DELETE",
+  "/admin/records/export": "GET, HEAD",
+  "/admin/records/:id": "GET, HEAD",
+  "/admin/sessions/:id": "GET, HEAD",
   "/openapi.json": "GET, HEAD",
 };
 /** The routing API: every answer on these paths is counted in requests_total, refusals included. */
@@ -48,6 +55,7 @@ for (const path of API_PATHS) app.use(path, countRefusals);
 
 app.route("/", healthRoutes);
 app.route("/", statusRoutes);
+app.route("/", recordsPageRoutes);
 app.route("/", metricsRoutes);
 app.route("/v1", openAIRoutes);
 app.route("/v1", anthropicRoutes);

@@ -39,9 +39,40 @@ describe("parseConfig", () => {
         aggregator: { forwardMs: 1000 },
         hedge: { afterMs: 0 },
         anthropic: { modelMap: [{ pattern: "claude-*", target: "chutesai/AutoPilot" }] },
+        recording: {
+          level: "metadata",
+          retentionDays: 30,
+          redact: { ips: false, patterns: [] },
+          redactionKey: null,
+        },
         auth: { routerApiKeys: [], upstreamApiKey: undefined, adminApiKey: null, managed: false },
       },
     });
+  });
+
+  it("reads the recording settings, and refuses a level, a pattern or a missing key it cannot use", () => {
+    const result = parseConfig({
+      RECORDING: " Redacted ",
+      RECORDING_REDACTION_KEY: "k",
+      RECORDING_RETENTION_DAYS: "7",
+      RECORDING_REDACT_IPS: "on",
+      RECORDING_REDACT_PATTERNS: '{"EMPLOYEE_ID":"EMP-[0-9]{6}"}',
+    });
+    expect(result.ok && result.config.recording).toMatchObject({
+      level: "redacted",
+      retentionDays: 7,
+      redact: { ips: true, patterns: [{ kind: "EMPLOYEE_ID" }] },
+      redactionKey: "k",
+    });
+    const refused = (env: Record<string, unknown>) => {
+      const parsed = parseConfig(env);
+      return parsed.ok ? [] : parsed.issues.map((issue) => issue.variable);
+    };
+    expect(refused({ RECORDING: "everything" })).toEqual(["RECORDING"]);
+    expect(refused({ RECORDING: "redacted" })).toEqual(["RECORDING_REDACTION_KEY"]);
+    expect(refused({ RECORDING_REDACT_PATTERNS: '{"bad kind":"x"}' })).toEqual(["RECORDING_REDACT_PATTERNS"]);
+    expect(refused({ RECORDING_REDACT_PATTERNS: '{"KIND":"("}' })).toEqual(["RECORDING_REDACT_PATTERNS"]);
+    expect(refused({ RECORDING_RETENTION_DAYS: "0" })).toEqual(["RECORDING_RETENTION_DAYS"]);
   });
 
   it("reads numbers given as strings or as TOML numbers", () => {

@@ -6,6 +6,8 @@ import type { SlowModelOptions } from "./core/model-health.ts";
 import type { ModeOptions } from "./core/model-list.ts";
 import { type ModelMapping, parseModelMap } from "./core/model-map.ts";
 import type { ReadinessLimits } from "./core/readiness.ts";
+import { RECORDING_LEVELS } from "./core/record.ts";
+import { type OperatorPattern, parseOperatorPatterns } from "./core/redact.ts";
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
   true: true,
@@ -84,6 +86,18 @@ const optionalSecret = v.optional(
   ),
 );
 
+const redactPatterns = v.pipe(
+  v.string("must be a JSON object of KIND: regex"),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    try {
+      return parseOperatorPatterns(dataset.value);
+    } catch (error) {
+      addIssue({ message: error instanceof Error ? error.message : "is not valid" });
+      return NEVER;
+    }
+  }),
+);
+
 const ENV_SCHEMA = v.object({
   UPSTREAM_BASE_URL: v.optional(httpUrl, "https://llm.chutes.ai"),
   MODELS_URL: v.optional(httpUrl, "https://llm.chutes.ai/v1/models"),
@@ -115,6 +129,19 @@ const ENV_SCHEMA = v.object({
   ADMIN_API_KEY: optionalSecret,
   AGGREGATOR_FORWARD_MS: v.optional(numberText(0), "1000"),
   STICKY_SHARDS: v.optional(v.pipe(numberText(1), v.maxValue(4096, "must be at most 4096")), "64"),
+  RECORDING: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.toLowerCase(),
+      v.picklist(RECORDING_LEVELS, "must be off, metadata, redacted or full"),
+    ),
+    "metadata",
+  ),
+  RECORDING_RETENTION_DAYS: v.optional(numberText(1), "30"),
+  RECORDING_REDACT_IPS: v.optional(booleanText, "false"),
+  RECORDING_REDACT_PATTERNS: v.optional(redactPatterns, ""),
+  RECORDING_REDACTION_KEY: optionalSecret,
 });
 
 type ParsedEnv = v.InferOutput<typeof ENV_SCHEMA>;
@@ -171,6 +198,17 @@ function toConfig(out: ParsedEnv) {
     hedge: { afterMs: out.HEDGE_AFTER_MS },
     /** The Anthropic Messages ingress (docs/contract.md §14). */
     anthropic: { modelMap: out.ANTHROPIC_MODEL_MAP as readonly ModelMapping[] },
+    /** Recording (docs/contract.md §17). */
+    recording: {
+      level: out.RECORDING,
+      retentionDays: out.RECORDING_RETENTION_DAYS,
+      redact: {
+        ips: out.RECORDING_REDACT_IPS,
+        patterns: out.RECORDING_REDACT_PATTERNS as readonly OperatorPattern[],
+      },
+      /** The HMAC key redaction tokens are made with; without it nothing can be recorded `redacted`. */
+      redactionKey: out.RECORDING_REDACTION_KEY ?? null,
+    },
     auth: {
       /** Static client keys without limits (docs/contract.md §6). */
       routerApiKeys: out.ROUTER_API_KEYS as readonly string[],
@@ -225,6 +263,12 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
       issues: [
         { variable: "UPSTREAM_API_KEY", message: "must be set when ROUTER_API_KEYS or ADMIN_API_KEY is set" },
       ],
+    };
+  }
+  if (out.RECORDING === "redacted" && out.RECORDING_REDACTION_KEY === undefined) {
+    return {
+      ok: false,
+      issues: [{ variable: "RECORDING_REDACTION_KEY", message: "must be set when RECORDING is redacted" }],
     };
   }
   return { ok: true, config: toConfig(out) };

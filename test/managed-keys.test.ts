@@ -3,6 +3,7 @@
 // cancelled, without usage), revocation, rotation and expiry. The clock is moved with a fake Date, never slept.
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { adminClient, type Router } from "./support/admin.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
 import { configuredRouter, settleOutcomes } from "./support/router.ts";
 import { useRoutingFixture } from "./support/setup-routing.ts";
@@ -22,21 +23,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-type Router = ReturnType<typeof configuredRouter>;
-
-function admin(router: Router, method: string, path: string, body?: unknown): Promise<Response> {
-  return router.call(path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-async function createKey(router: Router, body: Record<string, unknown>) {
-  const response = await admin(router, "POST", "/admin/keys", { name: "test key", ...body });
-  expect(response.status).toBe(201);
-  return (await response.json()) as { id: string; key: string; prefix: string };
-}
+const { admin, createKey } = adminClient(ADMIN);
 
 async function showKey(router: Router, id: string) {
   const response = await admin(router, "GET", `/admin/keys/${id}`);

@@ -26,6 +26,8 @@ export interface AnswerContent {
 export interface ContentAccumulator {
   /** Takes the answer's next events (those that are not chat or text completion chunks count for nothing). */
   onEvents(events: readonly SseEvent[]): void;
+  /** Takes one parsed chunk (what an event's data holds). */
+  onChunk(chunk: unknown): void;
   /** The content so far (a copy). */
   snapshot(): AnswerContent;
 }
@@ -78,7 +80,16 @@ export function createContentAccumulator(capChars = DEFAULT_CONTENT_CAP_CHARS): 
     if (typeof choice.finish_reason === "string") finishReason = choice.finish_reason;
   };
 
+  const onChunk = (chunk: unknown) => {
+    if (!isObject(chunk) || !Array.isArray(chunk.choices)) return;
+    for (const choice of chunk.choices) {
+      // The router asks for one choice; another would be a different answer.
+      if (isObject(choice) && (choice.index ?? 0) === 0) onChoice(choice);
+    }
+  };
+
   return {
+    onChunk,
     onEvents(events) {
       for (const event of events) {
         if (!event.startsWithData) continue;
@@ -90,11 +101,7 @@ export function createContentAccumulator(capChars = DEFAULT_CONTENT_CAP_CHARS): 
         } catch {
           continue;
         }
-        if (!isObject(chunk) || !Array.isArray(chunk.choices)) continue;
-        for (const choice of chunk.choices) {
-          // The router asks for one choice; another would be a different answer.
-          if (isObject(choice) && (choice.index ?? 0) === 0) onChoice(choice);
-        }
+        onChunk(chunk);
       }
     },
     snapshot: () => ({
@@ -106,4 +113,28 @@ export function createContentAccumulator(capChars = DEFAULT_CONTENT_CAP_CHARS): 
       truncated,
     }),
   };
+}
+
+/**
+ * The content of a whole (non-streamed) chat or text completion body, as an accumulator would have gathered
+ * it from the same answer streamed; null when the body is not one.
+ */
+export function answerFromJson(body: string, capChars = DEFAULT_CONTENT_CAP_CHARS): AnswerContent | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (!isObject(parsed) || !Array.isArray(parsed.choices)) return null;
+  const choice = parsed.choices.find((item) => isObject(item) && (item.index ?? 0) === 0);
+  if (!isObject(choice)) return null;
+  const message = isObject(choice.message) ? choice.message : {};
+  // The same answer as one chunk whose delta is the whole message.
+  const accumulator = createContentAccumulator(capChars);
+  const calls = Array.isArray(message.tool_calls)
+    ? message.tool_calls.map((call, index) => (isObject(call) ? { index, ...call } : call))
+    : undefined;
+  accumulator.onChunk({ choices: [{ ...choice, index: 0, delta: { ...message, tool_calls: calls } }] });
+  return accumulator.snapshot();
 }

@@ -3,6 +3,7 @@
 // be reversed by guessing), with a visible prefix so people can tell keys apart. Rotation adds a new hash and
 // gives the old one an end; revocation and expiry end them all.
 import type { BudgetPeriod } from "./budget-period.ts";
+import type { RecordingLevel } from "./record.ts";
 
 /** Every managed key's secret starts with this, so the router can tell it from a static key at a glance. */
 export const MANAGED_KEY_PREFIX = "sk-ap-";
@@ -18,6 +19,8 @@ export interface KeyLimits {
   budgetUsd: number | null;
   budgetPeriod: BudgetPeriod;
   expiresAtMs: number | null;
+  /** The key's own recording level (docs/contract.md §17); null or absent: the router's RECORDING. */
+  recording?: RecordingLevel | null;
 }
 
 export interface KeyHash {
@@ -47,6 +50,7 @@ export const NO_LIMITS: KeyLimits = {
   budgetUsd: null,
   budgetPeriod: "total",
   expiresAtMs: null,
+  recording: null,
 };
 
 export function keyStatus(record: KeyRecord, nowMs: number): KeyStatus {

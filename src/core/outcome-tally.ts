@@ -22,6 +22,7 @@ export type ReportFacts = Omit<OutcomeReport, "attempts" | "stream" | "usage"> &
 
 export type CounterMetric =
   | "requests_total"
+  | "routed_total"
   | "selection_total"
   | "failover_reason_total"
   | "stream_end_total"
@@ -94,6 +95,7 @@ export function tallyCounters(reports: readonly ReportFacts[]): CounterDelta[] {
   for (const report of reports) {
     const status = String(report.status);
     add("requests_total", { status });
+    if (report.routed) add("routed_total", { status });
     if (report.selected !== null) add("selection_total", { model: report.selected, status });
     for (const attempt of report.attempts) {
       if (attempt.reason !== null) add("failover_reason_total", { reason: attempt.reason });

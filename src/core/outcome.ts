@@ -79,6 +79,8 @@ export interface OutcomeReport {
   stream: StreamOutcome | null;
   /** For a committed answer, what it used and cost (docs/contract.md §15). */
   usage: ReportedUsage | null;
+  /** The request reached routing, so it has a record (docs/contract.md §17): counted in routed_total. */
+  routed?: true;
 }
 
 export interface ReportedUsage {

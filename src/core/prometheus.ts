@@ -13,6 +13,8 @@ const PREFIX = "chutes_autopilot_";
 
 const COUNTER_HELP = {
   requests_total: "Completion requests answered, by HTTP status.",
+  routed_total:
+    "Requests that reached routing, by HTTP status: each has a record unless recording is off (docs/contract.md §17).",
   selection_total: "Completion answers by the model that gave them and HTTP status.",
   failover_reason_total: "Upstream attempts that failed over, by reason.",
   stream_end_total: "Committed answers by model and how their body ended.",

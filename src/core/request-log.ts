@@ -14,6 +14,8 @@ export interface RequestLogFields {
   streamEnd: StreamEnd | null;
   snapshotAgeMs: number | null;
   errorCode: string | null;
+  /** The W3C trace the request belongs to (docs/contract.md §17), once routed. */
+  traceId?: string;
   /** The managed key's id (never its secret), and whether admitting it waited on a Durable Object. */
   keyId?: string;
   keyCold?: boolean;

@@ -6,9 +6,12 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.ts";
 import { type Failure, FailureError } from "../core/failure.ts";
+import { effectiveLevel, type Protocol, RECORD_HEADER } from "../core/record.ts";
 import type { StickyHeaders } from "../core/sticky-key.ts";
+import { traceContext } from "../core/trace-context.ts";
 import { admitOrThrow } from "../routing/admit.ts";
 import { routeRequest } from "../routing/pipeline.ts";
+import { startRecording } from "../routing/recording.ts";
 import { createRoutingContext } from "../routing/routing-context.ts";
 import type { RoutingRequest, RoutingResult } from "../routing/routing-request.ts";
 import { readBodyWithLimit } from "../upstream/read-body.ts";
@@ -26,6 +29,8 @@ export interface Parsed<Answer> {
 export type Rendered = Exclude<RoutingResult, { kind: "refused" }>;
 
 export interface ProtocolAdapter<Answer> {
+  /** What its records are filed under (docs/contract.md §17). */
+  protocol: Protocol;
   /** The key the client presented, as its protocol carries it. */
   credential(headers: Headers): string | null;
   /** The client's body as a routing request, or the failure to refuse it with. */
@@ -60,6 +65,12 @@ export async function handleRouted<Answer>(
   const raw = c.req.raw;
   const credential = adapter.credential(raw.headers);
   const { ctx, key, body } = await admitAndRead(c, credential);
+  const level = effectiveLevel(config.recording.level, key?.limits.recording, raw.headers.get(RECORD_HEADER));
+  if (level === null)
+    throw new FailureError({
+      kind: "invalid_request",
+      message: `${RECORD_HEADER} must be off, metadata, redacted or full`,
+    });
   const parsed = adapter.parse(body, raw);
   if ("kind" in parsed) throw new FailureError(parsed);
   const identity: StickyHeaders = {
@@ -68,7 +79,38 @@ export async function handleRouted<Answer>(
     cfConnectingIp: raw.headers.get("cf-connecting-ip"),
     xForwardedFor: raw.headers.get("x-forwarded-for"),
   };
-  const result = await routeRequest(ctx, { ...parsed.request, identity, clientSignal: raw.signal, key });
+  const trace = traceContext(raw.headers.get("traceparent"));
+  log.fields.traceId = trace.traceId;
+  log.routed = true;
+  const recording =
+    level === "off"
+      ? null
+      : startRecording(ctx, {
+          level,
+          protocol: adapter.protocol,
+          route: c.req.path,
+          requestId: c.get("requestId"),
+          trace,
+          // Kept only when a body is recorded.
+          rawBody: level === "metadata" ? null : body,
+          requestedModel: parsed.request.model,
+          keyId: key?.id ?? null,
+          session: parsed.session ?? null,
+          credential,
+        });
+  if (recording) log.onWrite = recording.written;
+  const result = await routeRequest(ctx, {
+    ...parsed.request,
+    identity,
+    clientSignal: raw.signal,
+    key,
+    traceparent: trace.traceparent,
+  });
+  if (recording) {
+    recording.result = result;
+    if (result.kind === "committed" && recording.subscriber)
+      result.subscribers = [...(result.subscribers ?? []), recording.subscriber];
+  }
   recordRouting(log, result);
   if (result.kind === "refused") throw new FailureError(result.failure);
   const meta: ResponseMeta = {

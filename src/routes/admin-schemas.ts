@@ -2,6 +2,7 @@
 // and that /openapi.json is generated from, and how a body's limit fields become a key's limits.
 import * as v from "valibot";
 import type { KeyLimits } from "../core/managed-key.ts";
+import { RECORDING_LEVELS } from "../core/record.ts";
 
 const positiveInteger = (what: string) =>
   v.pipe(
@@ -31,6 +32,12 @@ const LIMIT_FIELDS = {
   expires_at: limitField(
     v.pipe(v.string("must be an ISO 8601 date-time"), v.isoTimestamp("must be an ISO 8601 date-time")),
     "When the key stops working (ISO 8601).",
+  ),
+  recording: v.pipe(
+    v.optional(v.nullable(v.picklist(RECORDING_LEVELS, "must be off, metadata, redacted or full"))),
+    v.description(
+      "What is recorded of the key's requests: off, metadata (no bodies), redacted (bodies with PII replaced) or full. null or absent: the router's RECORDING.",
+    ),
   ),
 };
 
@@ -82,6 +89,10 @@ export const KEY_VIEW = v.object({
   budget_usd: v.nullable(v.number()),
   budget_period: v.picklist(["day", "week", "month", "total"]),
   expires_at: TIME,
+  recording: v.pipe(
+    v.nullable(v.picklist(RECORDING_LEVELS)),
+    v.description("The key's recording level; null: the router's RECORDING."),
+  ),
   created_at: v.string(),
   revoked_at: TIME,
   last_used_at: TIME,
@@ -120,5 +131,6 @@ export function changedLimits(body: LimitInput): Partial<KeyLimits> {
   if (body.budget_period !== undefined) change.budgetPeriod = body.budget_period;
   if (body.expires_at !== undefined)
     change.expiresAtMs = body.expires_at === null ? null : Date.parse(body.expires_at);
+  if (body.recording !== undefined) change.recording = body.recording;
   return change;
 }

@@ -29,6 +29,7 @@ import {
 } from "./admin-schemas.ts";
 import { requireConfig } from "./config-guard.ts";
 import { describe, listKeys, toView } from "./key-views.ts";
+import { recordRoutes } from "./records.ts";
 
 /** Bad bodies answer 400 `invalid_request` naming the field, like every other refusal. */
 function invalidBody(result: { success: boolean; error?: unknown }): void {
@@ -44,6 +45,15 @@ function invalidBody(result: { success: boolean; error?: unknown }): void {
     kind: "invalid_request",
     message: first ? `${field === "" ? "body" : field}: ${first.message}` : "invalid body",
   });
+}
+
+/** A key cannot be set to record `redacted` while the router has no RECORDING_REDACTION_KEY to redact with. */
+function canRedact(config: { recording: { redactionKey: string | null } }, level: string | null | undefined) {
+  if (level === "redacted" && config.recording.redactionKey === null)
+    throw new FailureError({
+      kind: "invalid_request",
+      message: "recording: redacted needs the RECORDING_REDACTION_KEY secret to be set",
+    });
 }
 
 const json = (description: string, schema: v.GenericSchema) => ({
@@ -77,6 +87,7 @@ adminRoutes.post(
   validator("json", CREATE_KEY, invalidBody),
   async (c) => {
     const body = c.req.valid("json");
+    canRedact(c.get("config"), body.recording);
     const nowMs = Date.now();
     const secret = newSecret();
     const hash = await hashSecret(secret);
@@ -130,6 +141,7 @@ adminRoutes.patch(
   async (c) => {
     const id = c.req.param("id");
     const body = c.req.valid("json");
+    canRedact(c.get("config"), body.recording);
     const change: KeyChange = { ...changedLimits(body) };
     if (body.name !== undefined) change.name = body.name;
     return c.json(toView(id, await keyLedgerStub(c.env, id).update(change)));
@@ -174,3 +186,5 @@ adminRoutes.post(
     return c.json({ ...view, key: secret });
   },
 );
+
+adminRoutes.route("/", recordRoutes);

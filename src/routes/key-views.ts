@@ -37,6 +37,7 @@ function viewOf(id: string, { record, status, ledger, previousKeyValidUntilMs }:
     budget_usd: limits.budgetUsd,
     budget_period: limits.budgetPeriod,
     expires_at: iso(limits.expiresAtMs),
+    recording: limits.recording ?? null,
     created_at: new Date(record.createdMs).toISOString(),
     revoked_at: iso(record.revokedMs),
     last_used_at: iso(ledger.lastUsedMs),

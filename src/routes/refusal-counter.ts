@@ -12,5 +12,6 @@ export const countRefusals = createMiddleware<AppEnv>(async (c, next) => {
   settleRefusal(
     { isolate: isolateState(c.env), waitUntil: (p) => c.executionCtx.waitUntil(p) },
     c.res.status,
+    c.get("log").routed,
   );
 });

@@ -247,6 +247,15 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
       <p class="muted">
         Generated {model.generatedAt}; refreshes every {STATUS_REFRESH_SECONDS} s. JSON: send{" "}
         <code>Accept: application/json</code>. Metrics: <code>/metrics</code>.
+        {model.keys ? (
+          <>
+            {" "}
+            <a id="recent-requests" href="/status/requests">
+              Recent requests
+            </a>
+            .
+          </>
+        ) : null}
       </p>
     </body>
   </html>

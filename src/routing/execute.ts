@@ -30,7 +30,11 @@ export async function executePlan(
     return await runFailover({
       candidates: plan.candidates,
       url: `${upstream.baseUrl}${request.upstreamPath}`,
-      headers: buildUpstreamHeaders(request.clientHeaders, isManaged(ctx) ? auth.upstreamApiKey : undefined),
+      headers: buildUpstreamHeaders(
+        request.clientHeaders,
+        isManaged(ctx) ? auth.upstreamApiKey : undefined,
+        request.traceparent,
+      ),
       bodyFor: (model) => upstreamBody(request.bodyFor(model, fit.maxTokens[model] ?? null)),
       fits: (model) => !fit.ruledOut.has(model),
       maxTokensFor: (model) => fit.maxTokens[model],

@@ -65,15 +65,24 @@ export function settleResult(
     attempts,
     stream,
     usage: metered.length > 0 ? { ...used, estimated } : null,
+    routed: true,
   };
+  result.trace.usage = report.usage;
   ctx.isolate.outcomes.enqueue(ctx.waitUntil, report, stickyWrite);
 }
 
-/** Counts a request the router answered without routing it (refused, or bad before its body was read). */
-export function settleRefusal(ctx: Pick<RoutingContext, "isolate" | "waitUntil">, status: number): void {
+/**
+ * Counts a request the router refused: before routing it (bad key, bad body), or, `routed`, in the pipeline
+ * (a key's limits, nothing to route to), which has a record like every routed request (§17).
+ */
+export function settleRefusal(
+  ctx: Pick<RoutingContext, "isolate" | "waitUntil">,
+  status: number,
+  routed = false,
+): void {
   ctx.isolate.outcomes.enqueue(
     ctx.waitUntil,
-    { status, selected: null, attempts: [], stream: null, usage: null },
+    { status, selected: null, attempts: [], stream: null, usage: null, ...(routed ? { routed } : {}) },
     null,
   );
 }

@@ -30,6 +30,7 @@ const NEVER_FORWARDED = new Set([
 export function buildUpstreamHeaders(
   client: Headers,
   upstreamApiKey: string | undefined,
+  traceparent?: string,
 ): Record<string, string> {
   const connection = client.get("connection");
   const named = connection
@@ -48,5 +49,10 @@ export function buildUpstreamHeaders(
   }
   if (upstreamApiKey !== undefined) headers.authorization = `Bearer ${upstreamApiKey}`;
   headers["content-type"] = "application/json";
+  // The router's span of the client's trace (docs/contract.md §17), in place of the client's own.
+  if (traceparent !== undefined) {
+    headers.traceparent = traceparent;
+    delete headers.tracestate;
+  }
   return headers;
 }

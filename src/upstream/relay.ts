@@ -39,9 +39,12 @@ export interface UpstreamPart {
   deadline?: Deadline;
 }
 
-/** Whoever wants to see an SSE answer's events as they pass (content, recording). */
+/** Whoever wants to see an answer as it passes (content, recording). */
 export interface RelaySubscriber {
+  /** An SSE answer's whole events. */
   onEvents(events: readonly SseEvent[]): void;
+  /** Any other body's bytes, as they come. */
+  onBytes?(chunk: Uint8Array): void;
 }
 
 /** Asked when a part broke or stalled: the part that continues the answer, or null to end it there. */
@@ -76,7 +79,7 @@ interface BodyWatch {
 
 export function relayBody(initial: UpstreamPart, options: RelayOptions): ReadableStream<Uint8Array> {
   const { transform, finish, errorEvent } = options.framing;
-  const subscribers = options.isEventStream ? (options.subscribers ?? []) : [];
+  const subscribers = options.subscribers ?? [];
   const continueWith = options.isEventStream ? options.continueWith : undefined;
   // With a continuation the client gets whole events only: what a broken part began is never sent.
   const wholeEvents = transform === null && continueWith !== undefined;
@@ -113,7 +116,8 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
   };
   const framed = (chunk: Uint8Array): Uint8Array => {
     const events = watch.take(chunk);
-    for (const subscriber of subscribers) subscriber.onEvents(events);
+    if (options.isEventStream) for (const subscriber of subscribers) subscriber.onEvents(events);
+    else for (const subscriber of subscribers) subscriber.onBytes?.(chunk);
     if (transform) return transform(events);
     return wholeEvents ? concat(events.map((event) => event.raw)) : chunk;
   };

@@ -40,6 +40,7 @@ const BROKEN_ANSWER: Failure = { kind: "upstream_failed", reason: "upstream_firs
 
 export function anthropicAdapter(modelMap: readonly ModelMapping[]): ProtocolAdapter<MessagesAnswer> {
   return {
+    protocol: "anthropic.messages",
     credential: anthropicCredential,
     // The client's body, its parsed form and the translated chat body go out of scope here, so a request near
     // MAX_REQUEST_BYTES is not held several times over while its answer streams (the upstream body is

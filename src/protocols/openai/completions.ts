@@ -18,6 +18,7 @@ type UpstreamPath = "/v1/chat/completions" | "/v1/completions";
 /** The adapter for one of the two OpenAI completion paths. */
 export function openAIAdapter(upstreamPath: UpstreamPath): ProtocolAdapter<null> {
   return {
+    protocol: upstreamPath === "/v1/chat/completions" ? "openai.chat" : "openai.completions",
     credential: (headers) => extractToken(headers.get("authorization")),
     parse: (rawBody, request) => {
       // The parsed body goes out of scope here: only the raw text is kept (every attempt's body is rewritten

@@ -145,6 +145,71 @@ const results = await runScenarios(
         await page.close();
       },
     },
+    {
+      name: "the status page links the recent requests, and a record reads with its redacted bodies",
+      run: async () => {
+        const admin = "browser-admin";
+        const recorded = await startStack({
+          fake: stack.fake,
+          vars: {
+            ROUTER_API_KEYS: "rk_browser",
+            UPSTREAM_API_KEY: "cpk_browser_upstream",
+            ADMIN_API_KEY: admin,
+            RECORDING: "redacted",
+            RECORDING_REDACTION_KEY: "browser-redaction-key",
+          },
+        });
+        try {
+          const email = "grace.hopper@example.com";
+          const response = await fetch(`${recorded.routerUrl}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: "Bearer rk_browser" },
+            body: JSON.stringify({
+              model: "chutesai/AutoPilot",
+              messages: [{ role: "user", content: `Write to ${email}` }],
+            }),
+          });
+          await response.text();
+          const id = response.headers.get("x-request-id") as string;
+          const context = await browser.newContext({
+            viewport: { width: 1280, height: 900 },
+            httpCredentials: { username: "operator", password: admin },
+          });
+          const page = await context.newPage();
+          await page.goto(`${recorded.routerUrl}/status`);
+          await page.click("#recent-requests");
+          assertEqual(await page.title(), "Recent requests · Chutes AutoPilot", "recent requests title");
+          await eventually(
+            "the request in the recent requests",
+            async () => {
+              await page.reload();
+              return (await page.$(`#records tr[data-id="${id}"]`)) !== null;
+            },
+            15_000,
+          );
+          const cells = await page.$$eval(`#records tr[data-id="${id}"] td`, (tds) =>
+            tds.map((td) => td.textContent?.trim()),
+          );
+          assertEqual(cells[1], "200", "status cell");
+          assertEqual(cells.at(-1), "redacted", "kept cell");
+          await page.screenshot({ path: `${OUT}/recent-requests.png`, fullPage: true });
+          await page.click(`#records tr[data-id="${id}"] a`);
+          const request = (await page.textContent("#request")) ?? "";
+          assert(/<EMAIL:[0-9a-f]{8}>/.test(request), "the e-mail address reads as its token");
+          assert(!(await page.content()).includes(email), "the e-mail address itself is not on the page");
+          await page.screenshot({ path: `${OUT}/record.png`, fullPage: true });
+          await context.close();
+          const anonymous = await fetch(`${recorded.routerUrl}/status/requests`);
+          assertEqual(anonymous.status, 401, "recent requests without the admin key");
+          assert(
+            (anonymous.headers.get("www-authenticate") ?? "").startsWith("Basic"),
+            "a browser is asked to log in",
+          );
+        } finally {
+          await recorded.stop();
+        }
+      },
+    },
   ],
   async () => {},
 );
@@ -158,7 +223,12 @@ await writeReport(`${OUT}/latest.json`, {
   durationMs: Date.now() - started,
   passed,
   failed,
-  screenshots: [`${OUT}/status-desktop.png`, `${OUT}/status-mobile.png`],
+  screenshots: [
+    `${OUT}/status-desktop.png`,
+    `${OUT}/status-mobile.png`,
+    `${OUT}/recent-requests.png`,
+    `${OUT}/record.png`,
+  ],
   scenarios: results,
 });
 console.log(`${passed} passed, ${failed} failed`);

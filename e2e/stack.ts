@@ -2,6 +2,7 @@
 // Used by `npm run demo` and `npm run smoke`. Nothing here reaches the network: the router's feeds and
 // upstream are the fake, wrangler's Request.cf download and telemetry are switched off.
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -36,6 +37,14 @@ const WRANGLER_BIN = join(
   "wrangler.js",
 );
 
+/** No network from wrangler: no Request.cf download, no telemetry, no update check. */
+const WRANGLER_ENV = {
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_METRICS: "false",
+  NO_UPDATE_NOTIFIER: "1",
+  FORCE_COLOR: "0",
+};
+
 /** Vars that point the router at the fake and keep managed mode off unless asked for. */
 export function fakeVars(fake: FakeChutes): Record<string, string> {
   return {
@@ -53,6 +62,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const persistDir = await mkdtemp(join(tmpdir(), "autopilot-state-"));
+  await applyMigrations(persistDir);
   const vars = { ...fakeVars(fake), ...options.vars };
   const args = [
     WRANGLER_BIN,
@@ -74,13 +84,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cwd: PROJECT_ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_SEND_METRICS: "false",
-      NO_UPDATE_NOTIFIER: "1",
-      FORCE_COLOR: "0",
-    },
+    env: { ...process.env, ...WRANGLER_ENV },
   });
   let output = "";
   const collect = (chunk: Buffer) => {
@@ -104,6 +108,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
   }
   return { routerUrl, fake, output: () => output, stop };
+}
+
+/** The records database's schema (migrations/), applied to the local state `wrangler dev` will use. */
+async function applyMigrations(persistDir: string): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    [WRANGLER_BIN, "d1", "migrations", "apply", "RECORDS_DB", "--local", "--persist-to", persistDir],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...WRANGLER_ENV, CI: "true" },
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`wrangler d1 migrations apply failed (${code}):\n${output}`);
 }
 
 async function waitForReady(routerUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -10,15 +10,32 @@ import { startFakeChutes } from "../fake-chutes/server.ts";
 const { values } = parseArgs({ options: { catalogue: { type: "string", default: "fake" } } });
 const catalogue = values.catalogue === "real" ? "real" : "fake";
 console.log(`Starting the fake Chutes (${catalogue} catalogue) and the router (wrangler dev)…`);
-const stack = await startStack({ port: await portOr(8787), fake: await startFakeChutes({ catalogue }) });
+// Managed mode, so the admin API and the recordings can be shown: demo-key is a static client key, and every
+// request is recorded with its bodies redacted (docs/contract.md §17).
+const ADMIN_KEY = "demo-admin";
+const stack = await startStack({
+  port: await portOr(8787),
+  fake: await startFakeChutes({ catalogue }),
+  vars: {
+    ROUTER_API_KEYS: "demo-key",
+    UPSTREAM_API_KEY: "cpk_demo_upstream",
+    ADMIN_API_KEY: ADMIN_KEY,
+    RECORDING: "redacted",
+    RECORDING_REDACTION_KEY: "demo-redaction-key",
+  },
+});
 const base = `${stack.routerUrl}/v1`;
 
 const probe = await fetch(`${base}/chat/completions`, {
   method: "POST",
   headers: { "content-type": "application/json", authorization: "Bearer demo-key" },
-  body: JSON.stringify({ model: "chutesai/AutoPilot", messages: [{ role: "user", content: "Hello" }] }),
+  body: JSON.stringify({
+    model: "chutesai/AutoPilot",
+    messages: [{ role: "user", content: "Hello, I am jane@example.com" }],
+  }),
 });
 const selected = probe.headers.get("x-chutes-autopilot-selected");
+const recordId = probe.headers.get("x-request-id");
 await probe.text();
 const anthropicProbe = await fetch(`${stack.routerUrl}/v1/messages`, {
   method: "POST",
@@ -30,11 +47,20 @@ const anthropicProbe = await fetch(`${stack.routerUrl}/v1/messages`, {
   }),
 });
 await anthropicProbe.text();
+const recorded = await waitForRecord(recordId);
 
 console.log(`
 Router ready: ${base}   (first request → ${probe.status}, routed to ${selected}; Anthropic Messages → ${anthropicProbe.status})
-Status page:  ${stack.routerUrl}/status        Readiness: ${stack.routerUrl}/readyz
-Fake Chutes:  ${stack.fake.url}  (admin: ${stack.fake.url}/__admin/state)
+Status page:  ${stack.routerUrl}/status  (log in with any user name and the password ${ADMIN_KEY})
+Readiness:    ${stack.routerUrl}/readyz      Fake Chutes: ${stack.fake.url}  (admin: ${stack.fake.url}/__admin/state)
+
+Every request is recorded, bodies redacted (RECORDING=redacted). The first one, as the router kept it
+(${recorded ? `its e-mail address is now ${recorded}` : "not written yet: look again in a moment"}):
+
+  ROUTER_URL=${stack.routerUrl} ADMIN_API_KEY=${ADMIN_KEY} npm run records -- show ${recordId}
+  ROUTER_URL=${stack.routerUrl} ADMIN_API_KEY=${ADMIN_KEY} npm run records -- list
+  curl ${stack.routerUrl}/admin/records/${recordId} -H 'authorization: Bearer ${ADMIN_KEY}'
+  Recent requests in a browser: ${stack.routerUrl}/status/requests
 
 Stream a chat completion through the AutoPilot alias:
 
@@ -73,6 +99,20 @@ ${
 }
 
 Press Ctrl-C to stop.`);
+
+/** The redaction token that replaced the probe's e-mail address, once the Queue's consumer wrote the record. */
+async function waitForRecord(id: string | null): Promise<string | null> {
+  const deadline = Date.now() + 15_000;
+  while (id && Date.now() < deadline) {
+    const response = await fetch(`${stack.routerUrl}/admin/records/${id}`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    const text = await response.text();
+    if (response.ok) return /<EMAIL:[0-9a-f]{8}>/.exec(text)?.[0] ?? null;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return null;
+}
 
 let stopping = false;
 const shutdown = async () => {

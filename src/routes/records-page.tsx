@@ -3,6 +3,7 @@
 // script. Records can hold prompts, so both need ADMIN_API_KEY (the browser's login prompt, HTTP Basic).
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
+import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
 import type { AppEnv } from "../app-env.ts";
 import { isAllowedKey, presentedKey } from "../core/api-keys.ts";
@@ -43,7 +44,7 @@ const RecentPage: FC<{ records: RecordView[] }> = ({ records }) => (
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>Recent requests · Chutes AutoPilot</title>
-      <style>{STYLE}</style>
+      <style>{raw(STYLE)}</style>
     </head>
     <body>
       <h1>Recent requests</h1>
@@ -107,7 +108,7 @@ const RecordPage: FC<{ record: RecordWithBody }> = ({ record }) => {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>Request {record.id} · Chutes AutoPilot</title>
-        <style>{STYLE}</style>
+        <style>{raw(STYLE)}</style>
       </head>
       <body>
         <h1>Request {record.id}</h1>

@@ -3,6 +3,7 @@
 // trace context, a long session stored once and rebuilt exactly, erasure, retention, spilled records and a
 // consumer that writes nothing twice. Records are read back through the admin API, as an operator would.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
 import type { RequestRecord } from "../src/core/record.ts";
 import worker from "../src/index.ts";
@@ -10,7 +11,7 @@ import type { QueuedRecord, RecordMessage } from "../src/state/records-store.ts"
 import { adminClient, type Router } from "./support/admin.ts";
 import { CLAUDE_CODE } from "./support/claude-code.ts";
 import { chatRequest, MESSAGES } from "./support/requests.ts";
-import { configuredRouter, runCron } from "./support/router.ts";
+import { configuredRouter, runCron, settleOutcomes } from "./support/router.ts";
 import { useRoutingFixture } from "./support/setup-routing.ts";
 import { type Behavior, serveUpstream, status, streamBody, UPSTREAM_CHAT_URL } from "./support/upstream.ts";
 
@@ -179,6 +180,59 @@ describe("a record for every routed request", () => {
   });
 });
 
+describe("nothing lost", () => {
+  /** routed_total summed over statuses, as /metrics shows it. */
+  async function routedTotal(router: Router): Promise<number> {
+    await settleOutcomes();
+    const response = await router.call("/metrics", { headers: { authorization: `Bearer ${ADMIN}` } });
+    const family = parsePrometheusTextFormat(await response.text()).find(
+      (metric) => metric.name === "chutes_autopilot_routed_total",
+    );
+    return (family?.metrics ?? []).reduce((sum, sample) => sum + Number(sample.value), 0);
+  }
+
+  it("every routed request has a record: answered, failed, refused by a limit, cancelled mid-stream", async () => {
+    const router = configuredRouter(VARS);
+    const key = await createKey(router, { models: [MODEL, "acme/beta-8b"] });
+    const before = await routedTotal(router);
+    const auth = { authorization: `Bearer ${key.key}` };
+    serveUpstream(stub(), {
+      [MODEL]: streamBody(["data: {}\n\n", "data: {}\n\n"], "stall").behavior,
+      "acme/beta-8b": status(500, "{}"),
+    });
+    const ids: string[] = [];
+    const send = async (body: Record<string, unknown>, headers: Record<string, string> = auth) => {
+      const response = await router.call(
+        "/v1/chat/completions",
+        chatRequest({ messages: MESSAGES, ...body }, headers),
+      );
+      ids.push(response.headers.get("x-request-id") as string);
+      return response;
+    };
+    const cancelled = await send({ model: MODEL, stream: true });
+    const reader = cancelled.body?.getReader();
+    await reader?.read();
+    await reader?.cancel();
+    await (await send({ model: "acme/beta-8b" })).text();
+    await (await send({ model: "acme/gamma-TEE" })).text();
+    // Refused before routing (no key): counted in requests_total, not routed, no record.
+    const unauthenticated = await router.call(
+      "/v1/chat/completions",
+      chatRequest({ model: MODEL, messages: MESSAGES }),
+    );
+    expect(unauthenticated.status).toBe(401);
+    await unauthenticated.text();
+    const records = await Promise.all(ids.map((id) => recordOf(router, id)));
+    expect(records.map((record) => record.status)).toEqual([200, 500, 403]);
+    expect(records[0]).toMatchObject({ stream_end: "client_cancel", error_code: "client_cancel" });
+    expect(await routedTotal(router)).toBe(before + records.length);
+    const all = await env.RECORDS_DB.prepare("SELECT COUNT(*) AS n FROM records WHERE key_id = ?")
+      .bind(key.id)
+      .first<{ n: number }>();
+    expect(all?.n).toBe(3);
+  });
+});
+
 describe("redaction", () => {
   const EMAIL = "jane.doe@example.com";
   const CARD = "4111 1111 1111 1111";
@@ -223,6 +277,55 @@ describe("redaction", () => {
     expect(keyTokens.size).toBe(1);
     const answer = record.answer as { text: string };
     expect(answer.text).toBe(`Sure, I wrote to ${emailTokens[0]} and used ${[...keyTokens][0]}`);
+  });
+
+  it("redacts an Anthropic client's streamed tool call arguments as the client's protocol carried them", async () => {
+    const router = configuredRouter(VARS);
+    const key = await createKey(router, { recording: "redacted" });
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ object: "chat.completion.chunk", model: MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const args = JSON.stringify({ to: EMAIL, body: "hello" });
+    serveUpstream(stub(), {
+      [MODEL]: streamBody(
+        [
+          chunk({
+            tool_calls: [
+              { index: 0, id: "call_1", function: { name: "send_mail", arguments: args.slice(0, 9) } },
+            ],
+          }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(9) } }] }),
+          chunk({}, "tool_calls"),
+          "data: [DONE]\n\n",
+        ],
+        "close",
+      ).behavior,
+    });
+    const response = await router.call("/v1/messages", {
+      method: "POST",
+      headers: { "x-api-key": key.key, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: MODEL,
+        max_tokens: 100,
+        stream: true,
+        tools: [{ name: "send_mail", input_schema: { type: "object" } }],
+        messages: [{ role: "user", content: `mail ${EMAIL}` }],
+      }),
+    });
+    expect(await response.text()).toContain("send_mail");
+    const record = await recordOf(router, response.headers.get("x-request-id") as string);
+    expect(record.protocol).toBe("anthropic.messages");
+    const answer = record.answer as {
+      tool_calls: Array<{ name: string; arguments: string }>;
+      finish_reason: string;
+    };
+    expect(answer.finish_reason).toBe("tool_calls");
+    expect(answer.tool_calls).toHaveLength(1);
+    expect(JSON.parse(answer.tool_calls[0]?.arguments ?? "{}")).toEqual({
+      to: expect.stringMatching(/^<EMAIL:[0-9a-f]{8}>$/),
+      body: "hello",
+    });
+    expect(JSON.stringify(record)).not.toContain(EMAIL);
+    expect(record.redactions).toEqual({ EMAIL: 2 });
   });
 
   it("stores no body at all when redaction cannot run (fail closed)", async () => {
@@ -501,6 +604,15 @@ describe("the admin API", () => {
     expect(unmanaged.data.length).toBeGreaterThan(0);
     expect(unmanaged.data.every((record) => record.key_id === null)).toBe(true);
     expect((await admin(router, "GET", "/admin/records?status=abc")).status).toBe(400);
+    expect((await admin(router, "GET", "/admin/records?cursor=%%%")).status).toBe(400);
+    const openapi = (await (await router.call("/openapi.json")).json()) as { paths: Record<string, unknown> };
+    for (const path of [
+      "/admin/records",
+      "/admin/records/export",
+      "/admin/records/{id}",
+      "/admin/sessions/{id}",
+    ])
+      expect(Object.keys(openapi.paths)).toContain(path);
     expect((await router.call("/admin/records")).status).toBe(401);
   });
 });

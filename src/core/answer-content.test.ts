@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createContentAccumulator } from "./answer-content.ts";
+import { answerFromJson, createContentAccumulator } from "./answer-content.ts";
 import { createSseReader } from "./event-stream.ts";
 
 const events = (...chunks: unknown[]) =>
@@ -55,5 +55,44 @@ describe("the content of an answer so far", () => {
     const content = createContentAccumulator(10);
     content.onEvents(events(delta({ content: "abcdefgh" }), delta({ content: "ijklmnop" })));
     expect(content.snapshot()).toMatchObject({ text: "abcdefghij", chars: 10, truncated: true });
+  });
+});
+
+describe("answerFromJson", () => {
+  it("reads a whole chat completion as the accumulator reads the same answer streamed", () => {
+    const body = JSON.stringify({
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: "assistant",
+            content: "Let me look.",
+            reasoning_content: "The user wants a listing.",
+            tool_calls: [
+              { id: "call_1", type: "function", function: { name: "ls", arguments: '{"path":"."}' } },
+            ],
+          },
+          finish_reason: "tool_calls",
+        },
+      ],
+    });
+    expect(answerFromJson(body)).toMatchObject({
+      text: "Let me look.",
+      reasoning: "The user wants a listing.",
+      toolCalls: [{ index: 0, id: "call_1", name: "ls", arguments: '{"path":"."}' }],
+      finishReason: "tool_calls",
+      truncated: false,
+    });
+  });
+
+  it("reads a text completion, and gives null for what is not a completion", () => {
+    expect(
+      answerFromJson('{"choices":[{"index":0,"text":"once upon","finish_reason":"length"}]}'),
+    ).toMatchObject({
+      text: "once upon",
+      finishReason: "length",
+    });
+    expect(answerFromJson("not json")).toBeNull();
+    expect(answerFromJson('{"error":{"message":"x"}}')).toBeNull();
   });
 });

@@ -174,6 +174,32 @@ function busiestModel(samples: Sample[], nowMs: number): string {
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? (DEFAULT_RANKING[0] as string);
 }
 
+/** routed_total summed over statuses. */
+async function routedTotal(routerUrl: string): Promise<number> {
+  const text = await (await fetch(`${routerUrl}/metrics`)).text();
+  let total = 0;
+  for (const match of text.matchAll(/^chutes_autopilot_routed_total\{[^}]*\} (\d+)$/gm))
+    total += Number(match[1]);
+  return total;
+}
+
+/**
+ * Records written against requests routed (docs/contract.md §17: nothing lost). The Queue's consumer writes a
+ * moment after the requests, and the counters reach /metrics within a flush: waits until both are steady.
+ */
+async function recordAccounting(stack: Stack): Promise<{ records: number; routed: number }> {
+  const deadline = performance.now() + 60_000;
+  let last = { records: -1, routed: -1 };
+  for (;;) {
+    const [row] = await stack.queryRecords("SELECT COUNT(*) AS n FROM records");
+    const now = { records: Number(row?.n ?? 0), routed: await routedTotal(stack.routerUrl) };
+    const steady = now.records === last.records && now.routed === last.routed;
+    if ((steady && now.records === now.routed) || performance.now() > deadline) return now;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
 async function hedgeCounts(routerUrl: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${routerUrl}/metrics`)).text();
   const counts: Record<string, number> = { won: 0, lost: 0 };
@@ -225,9 +251,12 @@ function summarize(
   };
 }
 
-async function runDrill(
-  hedgeAfterMs: number,
-): Promise<{ rows: PhaseRow[]; total: PhaseRow; samples: Sample[] }> {
+async function runDrill(hedgeAfterMs: number): Promise<{
+  rows: PhaseRow[];
+  total: PhaseRow;
+  samples: Sample[];
+  accounting: { records: number; routed: number };
+}> {
   const runId = hedgeAfterMs > 0 ? "hedged" : "plain";
   const stack: Stack = await startStack({ vars: { ...ROUTER_VARS, HEDGE_AFTER_MS: String(hedgeAfterMs) } });
   try {
@@ -275,7 +304,8 @@ async function runDrill(
       won: end.won ?? 0,
       lost: end.lost ?? 0,
     });
-    return { rows, total, samples };
+    const accounting = await recordAccounting(stack);
+    return { rows, total, samples, accounting };
   } finally {
     await stack.stop();
   }
@@ -305,10 +335,11 @@ const settings = process.env.DRILL_HEDGE_AFTER_MS
   : [0, HEDGE_AFTER_MS];
 for (const hedgeAfterMs of settings) {
   console.log(`drill: HEDGE_AFTER_MS=${hedgeAfterMs} …`);
-  const { rows, total, samples } = await runDrill(hedgeAfterMs);
+  const { rows, total, samples, accounting } = await runDrill(hedgeAfterMs);
   await mkdir("logs/drill", { recursive: true });
   await writeFile(`logs/drill/samples-hedge-${hedgeAfterMs}.json`, JSON.stringify(samples));
-  const text = table([...rows, total]);
+  const recordsLine = `Records (RECORDING=metadata): ${accounting.records} written for ${accounting.routed} requests routed (routed_total), ${samples.length} sent by the clients.`;
+  const text = `${table([...rows, total])}\n\n${recordsLine}`;
   console.log(`\n${text}\n`);
   results.push({ hedgeAfterMs, text, total });
 }

@@ -24,6 +24,8 @@ export interface StackOptions {
 export interface Stack {
   routerUrl: string;
   fake: FakeChutes;
+  /** Runs a read-only SQL query on the local records database (D1), as `wrangler d1 execute` does. */
+  queryRecords(sql: string): Promise<Array<Record<string, unknown>>>;
   /** What wrangler printed, for diagnostics. */
   output(): string;
   stop(): Promise<void>;
@@ -107,29 +109,47 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       `${error instanceof Error ? error.message : String(error)}\n--- wrangler output ---\n${output}`,
     );
   }
-  return { routerUrl, fake, output: () => output, stop };
+  const queryRecords = async (sql: string) => {
+    const printed = await runWrangler([
+      "d1",
+      "execute",
+      "RECORDS_DB",
+      "--local",
+      "--persist-to",
+      persistDir,
+      "--json",
+      "--command",
+      sql,
+    ]);
+    return (JSON.parse(printed) as Array<{ results: Array<Record<string, unknown>> }>)[0]?.results ?? [];
+  };
+  return { routerUrl, fake, queryRecords, output: () => output, stop };
 }
 
 /** The records database's schema (migrations/), applied to the local state `wrangler dev` will use. */
 async function applyMigrations(persistDir: string): Promise<void> {
-  const child = spawn(
-    process.execPath,
-    [WRANGLER_BIN, "d1", "migrations", "apply", "RECORDS_DB", "--local", "--persist-to", persistDir],
-    {
-      cwd: PROJECT_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...WRANGLER_ENV, CI: "true" },
-    },
-  );
-  let output = "";
+  await runWrangler(["d1", "migrations", "apply", "RECORDS_DB", "--local", "--persist-to", persistDir]);
+}
+
+/** Runs a one-off wrangler command without prompts; its standard output, or a thrown error with all it said. */
+async function runWrangler(args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [WRANGLER_BIN, ...args], {
+    cwd: PROJECT_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...WRANGLER_ENV, CI: "true" },
+  });
+  let stdout = "";
+  let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
+    stdout += chunk.toString();
   });
   child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
+    stderr += chunk.toString();
   });
   const [code] = (await once(child, "exit")) as [number | null];
-  if (code !== 0) throw new Error(`wrangler d1 migrations apply failed (${code}):\n${output}`);
+  if (code !== 0)
+    throw new Error(`wrangler ${args.slice(0, 2).join(" ")} failed (${code}):\n${stdout}${stderr}`);
+  return stdout;
 }
 
 async function waitForReady(routerUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -16,12 +16,17 @@ import { bundleWorker, startFakeProcess, startPassthrough, startRouter, waitRead
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 const REQUESTS = 800;
 const MODEL = "fake/fast-model";
+// A short prompt with one e-mail address, so the redacting router has something to replace.
+const PROMPT = "Hello, please reply to jane.doe@example.com with a short greeting.";
 const MODELS = {
   bare: MODEL,
   "bare-js-relay": MODEL,
   direct: MODEL,
   list: `${MODEL},fake/flaky-model`,
   alias: "chutesai/AutoPilot",
+  "alias, recording off": "chutesai/AutoPilot",
+  "alias, recording redacted": "chutesai/AutoPilot",
+  "alias, redacted, no consumer": "chutesai/AutoPilot",
 };
 type Name = keyof typeof MODELS;
 type Kind = "whole" | "streamed";
@@ -36,8 +41,25 @@ try {
     started.push(...pids);
     return pids;
   };
-  const router = await startRouter(await bundleWorker("src/index.ts", dir), fake.url);
+  const script = await bundleWorker("src/index.ts", dir);
+  // The shipped RECORDING (metadata) serves direct, list and alias; two more routers show recording's cost.
+  const router = await startRouter(script, fake.url);
   const routerPids = newPids();
+  const unrecorded = await startRouter(script, fake.url, undefined, { RECORDING: "off" });
+  const unrecordedPids = newPids();
+  const redacted = await startRouter(script, fake.url, undefined, {
+    RECORDING: "redacted",
+    RECORDING_REDACTION_KEY: "bench-redaction-key",
+  });
+  const redactedPids = newPids();
+  const enqueueOnly = await startRouter(
+    script,
+    fake.url,
+    undefined,
+    { RECORDING: "redacted", RECORDING_REDACTION_KEY: "bench-redaction-key" },
+    { queueConsumer: false },
+  );
+  const enqueueOnlyPids = newPids();
   const bare = await startPassthrough(fake.url);
   const barePids = newPids();
   const relay = await startPassthrough(fake.url, "relay-worker.js");
@@ -48,8 +70,11 @@ try {
     direct: { url: router.url, pids: routerPids },
     list: { url: router.url, pids: routerPids },
     alias: { url: router.url, pids: routerPids },
+    "alias, recording off": { url: unrecorded.url, pids: unrecordedPids },
+    "alias, recording redacted": { url: redacted.url, pids: redactedPids },
+    "alias, redacted, no consumer": { url: enqueueOnly.url, pids: enqueueOnlyPids },
   };
-  await waitReady(router.url);
+  for (const target of [router, unrecorded, redacted, enqueueOnly]) await waitReady(target.url);
   const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
   const load = (name: Name, requests: number, stream: boolean) =>
     runLoad({
@@ -63,10 +88,11 @@ try {
         authorization: `Bearer cpk_cpu_${worker}`,
       }),
       body: () =>
-        JSON.stringify({ model: MODELS[name], stream, messages: [{ role: "user", content: "Hello" }] }),
+        JSON.stringify({ model: MODELS[name], stream, messages: [{ role: "user", content: PROMPT }] }),
     });
   const names = Object.keys(MODELS) as Name[];
   for (const name of names) await load(name, 400, false);
+  const ttfb = new Map<Name, number[]>(names.map((name) => [name, []]));
   const samples = new Map<Name, Record<Kind, number[]>>(
     names.map((name) => [name, { whole: [], streamed: [] }]),
   );
@@ -78,6 +104,7 @@ try {
         if (result.failures > 0) console.log(`${name}: ${result.failures} failures`);
         const us = ((cpu(targets[name].pids) - start) * 1000) / result.completed;
         samples.get(name)?.[stream ? "streamed" : "whole"].push(us);
+        if (stream) ttfb.get(name)?.push(median(result.ttfbMs));
       }
     }
   }
@@ -97,6 +124,7 @@ try {
       cell(median(of(name, "streamed"))),
       ...against("bare"),
       ...against("bare-js-relay"),
+      median(ttfb.get(name) ?? []).toFixed(1),
     ];
   });
   const header = [
@@ -107,19 +135,23 @@ try {
     "streamed",
     "over bare-js-relay: whole",
     "streamed",
+    "TTFB p50 ms (streamed)",
   ];
   const table = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n");
   const markdown = `# CPU per request
 
 Measured ${new Date().toISOString()} by \`npm run bench:cpu\` on ${cpus()[0]?.model ?? "unknown"} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), Node ${process.version}: workerd CPU time (user + system, from /proc) per request, in µs, at concurrency 16 against the fake Chutes' zero-delay profile: a whole answer is one chunk, a streamed one 22 (20 content chunks, the usage chunk, \`[DONE]\`). Median of ${ROUNDS} rounds; the differences are taken within each round.
 
-\`bare\` is bench/passthrough-worker.js, whose body the runtime streams with no JavaScript; \`bare-js-relay\` is the same Worker relaying the body through a JavaScript stream, one chunk per pull and nothing else (bench/relay-worker.js), the least any Worker that must see an answer as it passes (to meter it, time out a stall, end a broken stream with an error event) can do. \`direct\`, \`list\` and \`alias\` are the router's modes.
+\`bare\` is bench/passthrough-worker.js, whose body the runtime streams with no JavaScript; \`bare-js-relay\` is the same Worker relaying the body through a JavaScript stream, one chunk per pull and nothing else (bench/relay-worker.js), the least any Worker that must see an answer as it passes (to meter it, time out a stall, end a broken stream with an error event) can do. \`direct\`, \`list\` and \`alias\` are the router's modes with the shipped \`RECORDING=metadata\`; the two more \`alias\` rows are routers with recording off and with bodies redacted (docs/contract.md §17), the prompt carrying one e-mail address to replace. Recording's CPU includes the Queue consumer's writes to D1 and R2, which run off the request path in the same workerd as Miniflare's local Queue, D1 and R2 (deployed, those are Cloudflare services, not this Worker's CPU); \`no consumer\` is the redacting router with its Queue left unconsumed: what recording costs the request itself (capture, redaction, hashing, the enqueue).
 
 ${table}
 `;
   await writeFile("research/CPU.md", markdown);
   console.log(markdown);
   await router.stop();
+  await unrecorded.stop();
+  await redacted.stop();
+  await enqueueOnly.stop();
   await bare.stop();
   await relay.stop();
 } finally {

@@ -1,6 +1,7 @@
 // `node bench/profile.ts [direct|list|alias] [stream]`: CPU-profiles the router under load through workerd's
 // inspector (Chrome DevTools Protocol on loopback) and prints where its JavaScript time goes, by function,
 // so a missed benchmark target can be traced to its cause. Writes logs/bench/router.cpuprofile.
+// BENCH_RECORDING=off|metadata|redacted|full profiles the router recording at that level.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +28,13 @@ interface ProfileNode {
 const fake = await startFakeProcess();
 const dir = await mkdtemp(join(tmpdir(), "autopilot-profile-"));
 const inspectorPort = await freePort();
-const router = await startRouter(await bundleWorker("src/index.ts", dir, true), fake.url, inspectorPort);
+const recording = process.env.BENCH_RECORDING;
+const router = await startRouter(
+  await bundleWorker("src/index.ts", dir, true),
+  fake.url,
+  inspectorPort,
+  recording ? { RECORDING: recording, RECORDING_REDACTION_KEY: "bench-redaction-key" } : {},
+);
 try {
   await fake.admin("behavior", {
     model: MODELS.direct,
@@ -43,7 +50,13 @@ try {
       deadlineMs: 60_000,
       headers: (w) => ({ "content-type": "application/json", authorization: `Bearer cpk_profile_${w}` }),
       body: () =>
-        JSON.stringify({ model: MODELS[mode], stream, messages: [{ role: "user", content: "Hello" }] }),
+        JSON.stringify({
+          model: MODELS[mode],
+          stream,
+          messages: [
+            { role: "user", content: "Hello, please reply to jane.doe@example.com with a greeting." },
+          ],
+        }),
     });
   await load(500);
   const inspector = await connectInspector(inspectorPort);

@@ -3,6 +3,7 @@
 // wrangler.toml into its options), not `wrangler dev`, whose local proxy chain would hide the router's cost.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -15,7 +16,13 @@ const require = createRequire(join(ROOT, "node_modules/wrangler/package.json"));
 const { Miniflare, convertV4MiniflareOptions } = require("miniflare") as MiniflareModule;
 // Its constructor takes a new options shape; wrangler.toml's options come in the v4 shape, which it converts.
 interface MiniflareModule {
-  Miniflare: new (options: unknown) => { ready: Promise<URL>; dispose(): Promise<void> };
+  Miniflare: new (
+    options: unknown,
+  ) => {
+    ready: Promise<URL>;
+    dispose(): Promise<void>;
+    getD1Database(binding: string, worker?: string): Promise<RecordsDatabase>;
+  };
   convertV4MiniflareOptions(options: unknown): unknown;
 }
 
@@ -101,8 +108,11 @@ export async function startRouter(
   fakeUrl: string,
   inspectorPort?: number,
   extraBindings: Record<string, string> = {},
+  { queueConsumer = true }: { queueConsumer?: boolean } = {},
 ): Promise<Target> {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+  // Without its consumer the records Queue only takes messages: what recording costs the request itself.
+  if (!queueConsumer) delete (workerOptions as { queueConsumers?: unknown }).queueConsumers;
   // The bundle is one module, so module rules do not apply; empty binding maps carry nothing.
   const options = Object.fromEntries(
     Object.entries(workerOptions).filter(
@@ -136,7 +146,27 @@ export async function startRouter(
     ],
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
+  await applyRecordsSchema(await mf.getD1Database("RECORDS_DB", "router"));
   return { url, stop: () => mf.dispose() };
+}
+
+/** The part of a D1 binding the schema needs. */
+interface RecordsDatabase {
+  prepare(sql: string): { run(): Promise<unknown> };
+}
+
+/** migrations/ on the router's records database, so its Queue consumer writes records as deployed. */
+async function applyRecordsSchema(db: RecordsDatabase): Promise<void> {
+  for (const file of (await readdir(join(ROOT, "migrations")))
+    .filter((name) => name.endsWith(".sql"))
+    .sort()) {
+    const sql = (await readFile(join(ROOT, "migrations", file), "utf8"))
+      .split("\n")
+      .filter((line) => !line.trim().startsWith("--"))
+      .join("\n");
+    for (const statement of sql.split(";").map((part) => part.trim()))
+      if (statement !== "") await db.prepare(statement).run();
+  }
 }
 
 /** The bare passthrough Worker in the same runtime (or another floor Worker from bench/). */

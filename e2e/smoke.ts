@@ -513,11 +513,73 @@ const scenarios: Scenario[] = [
       }
     },
   },
+  {
+    name: "recording: an Anthropic SDK session is recorded redacted, read back and erased with `npm run records`",
+    run: async () => {
+      const admin = "adm_smoke_records";
+      const recorded = await startStack({
+        fake,
+        vars: {
+          ...SMOKE_VARS,
+          ADMIN_API_KEY: admin,
+          UPSTREAM_API_KEY: "cpk_smoke_upstream",
+          RECORDING: "redacted",
+          RECORDING_REDACTION_KEY: "smoke-redaction-key",
+        },
+      });
+      try {
+        const env = { ROUTER_URL: recorded.routerUrl, ADMIN_API_KEY: admin };
+        const { key } = JSON.parse(await keysCli(["create", "--name", "recorded"], env)) as { key: string };
+        const client = new Anthropic({ baseURL: recorded.routerUrl, apiKey: key, maxRetries: 0 });
+        const session = `smoke-${Date.now()}`;
+        const email = "ada.lovelace@example.com";
+        const history: Anthropic.MessageParam[] = [];
+        for (const prompt of [`Mail ${email} please`, `And copy ${email} again`]) {
+          history.push({ role: "user", content: prompt });
+          const reply = await client.messages
+            .stream({
+              model: "claude-sonnet-4-6",
+              max_tokens: 64,
+              messages: history,
+              metadata: { user_id: JSON.stringify({ session_id: session }) },
+            })
+            .finalMessage();
+          history.push({ role: "assistant", content: reply.content });
+        }
+        const read = await eventually("both turns recorded", async () => {
+          const text = await recordsCli(["session", session, "--json"], env).catch(() => "");
+          const parsed = text ? (JSON.parse(text) as { turns: unknown[] }) : null;
+          return parsed?.turns.length === 2 ? text : undefined;
+        });
+        assert(/<EMAIL:[0-9a-f]{8}>/.test(read), "the address reads as its token");
+        assert(!read.includes(email), "the address itself was not stored");
+        const human = await recordsCli(["session", session], env);
+        assert(human.includes("turn 2"), "the readable session shows its turns");
+        const erased = JSON.parse(await recordsCli(["delete", "--session", session], env)) as {
+          records: number;
+        };
+        assertEqual(erased.records, 2, "records erased");
+        const listed = await recordsCli(["list", "--session", session, "--json"], env);
+        assertEqual((JSON.parse(listed) as { data: unknown[] }).data.length, 0, "records left after erasure");
+      } finally {
+        await recorded.stop();
+      }
+    },
+  },
 ];
 
 /** Runs `npm run keys -- …` (scripts/keys.ts) with `env` and returns what it printed on stdout. */
-async function keysCli(args: string[], env: Record<string, string>): Promise<string> {
-  const { stdout } = await execFileAsync(process.execPath, ["scripts/keys.ts", ...args], {
+function keysCli(args: string[], env: Record<string, string>): Promise<string> {
+  return cli("scripts/keys.ts", args, env);
+}
+
+/** Runs `npm run records -- …` (scripts/records.ts) with `env` and returns what it printed on stdout. */
+function recordsCli(args: string[], env: Record<string, string>): Promise<string> {
+  return cli("scripts/records.ts", args, env);
+}
+
+async function cli(script: string, args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, [script, ...args], {
     env: { ...process.env, ...env },
     timeout: 15_000,
   });

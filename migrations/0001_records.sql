@@ -33,6 +33,7 @@ CREATE INDEX IF NOT EXISTS records_time ON records (time_ms, id);
 CREATE INDEX IF NOT EXISTS records_key ON records (key_id, time_ms);
 CREATE INDEX IF NOT EXISTS records_session ON records (session, time_ms);
 CREATE INDEX IF NOT EXISTS records_model ON records (selected_model, time_ms);
+CREATE INDEX IF NOT EXISTS records_scope ON records (scope);
 
 CREATE TABLE IF NOT EXISTS session_blobs (
   scope TEXT NOT NULL,

@@ -4,7 +4,7 @@
 // consumer that writes nothing twice. Records are read back through the admin API, as an operator would.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { RequestRecord } from "../src/core/record.ts";
 import worker from "../src/index.ts";
 import type { QueuedRecord, RecordMessage } from "../src/state/records-store.ts";
@@ -352,6 +352,37 @@ describe("redaction", () => {
   });
 });
 
+describe("the log line", () => {
+  it("stays body-free at the full level: the prompt and the answer are in the record only", async () => {
+    const router = configuredRouter({ ...VARS, RECORDING: "full" });
+    const printed: string[] = [];
+    const spies = (["log", "info", "warn", "error"] as const).map((method) =>
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        printed.push(args.map(String).join(" "));
+      }),
+    );
+    try {
+      serveUpstream(stub(), { [MODEL]: chatJson("the secret answer") });
+      const response = await router.call(
+        "/v1/chat/completions",
+        chatRequest(
+          { model: MODEL, messages: [{ role: "user", content: "the secret prompt" }] },
+          { authorization: "Bearer rk_static_recording" },
+        ),
+      );
+      await response.text();
+      const record = await recordOf(router, response.headers.get("x-request-id") as string);
+      expect(JSON.stringify(record)).toContain("the secret prompt");
+      expect(JSON.stringify(record)).toContain("the secret answer");
+      const line = printed.find((text) => text.includes('"event":"request"') && text.includes("/v1/chat"));
+      expect(line).toContain(`"traceId":"${record.trace_id}"`);
+      expect(printed.join("\n")).not.toMatch(/the secret (prompt|answer)/);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+});
+
 describe("sessions stored once", () => {
   it("a 30-turn Claude Code session rebuilds exactly, and storage grows with new content only", async () => {
     const router = configuredRouter({ ...VARS, RECORDING: "full" });
@@ -535,10 +566,16 @@ describe("the Queue consumer", () => {
       .bind(message.record.id)
       .first<{ n: number }>();
     expect(count?.n).toBe(1);
+    // In one batch, a message that cannot be written is retried and the others are written.
     const missing: QueuedRecord = { spill: "spill/never-written.json", id: crypto.randomUUID() };
-    const result = await consume([missing]);
+    const other = messageFor({ session: `other-${crypto.randomUUID()}` });
+    const result = await consume([missing, other]);
     expect(result.retryMessages.map((retry) => retry.msgId)).toEqual(["m0"]);
-    expect(result.explicitAcks).toEqual([]);
+    expect(result.explicitAcks).toEqual(["m1"]);
+    const written = await env.RECORDS_DB.prepare("SELECT id FROM records WHERE id IN (?, ?)")
+      .bind(missing.id, other.record.id)
+      .all<{ id: string }>();
+    expect(written.results.map((row) => row.id)).toEqual([other.record.id]);
   });
 
   it("a record too large for the Queue goes through R2 and reads back whole", async () => {
@@ -557,7 +594,8 @@ describe("the Queue consumer", () => {
     const record = await recordOf(router, id);
     expect((record.request as { messages: Array<{ content: string }> }).messages[0]?.content).toBe(big);
     expect((record.answer as { text: string }).text).toBe(big);
-    expect(await env.RECORDS_BUCKET.head(`spill/${id}.json`)).toBeNull();
+    // The spill goes once the row is written.
+    await vi.waitFor(async () => expect(await env.RECORDS_BUCKET.head(`spill/${id}.json`)).toBeNull());
   });
 });
 

@@ -51,13 +51,21 @@ const bodyKey = (scope: string, id: string) => `${scope}/r/${id}.json`;
 // D1 takes at most 100 bound parameters per statement.
 const HASHES_PER_QUERY = 90;
 
+/** A record whose objects are in R2, with the D1 statements that make it visible. */
+interface Staged {
+  statements: D1PreparedStatement[];
+  /** The spill object to delete once the row is written. */
+  spill: string | null;
+}
+
 /**
- * Writes one record: its new blobs, its body, then its index row. Throws when any write failed (the message is
- * retried, and what was written is written again, unchanged).
+ * Puts a record's new blobs and its body into R2 and returns the statements that write its index rows, or
+ * null when it was written already. Throws when a write failed (the message is retried; what was written is
+ * written again, unchanged).
  */
-export async function writeRecord(env: RecordBindings, queued: QueuedRecord): Promise<void> {
+async function stageRecord(env: RecordBindings, queued: QueuedRecord): Promise<Staged | null> {
   const message = await unspill(env, queued);
-  if (message === null) return;
+  if (message === null) return null;
   const { record, body } = message;
   const scope = scopeOf(record);
   const statements: D1PreparedStatement[] = [];
@@ -72,16 +80,33 @@ export async function writeRecord(env: RecordBindings, queued: QueuedRecord): Pr
     await Promise.all(fresh.map(([hash, text]) => env.RECORDS_BUCKET.put(blobKey(scope, hash), text)));
     storedBodyKey = bodyKey(scope, record.id);
     await env.RECORDS_BUCKET.put(storedBodyKey, JSON.stringify(body.stored));
-    for (const [hash, text] of fresh)
-      statements.push(
-        env.RECORDS_DB.prepare(
-          "INSERT OR IGNORE INTO session_blobs (scope, hash, bytes, time_ms) VALUES (?, ?, ?, ?)",
-        ).bind(scope, hash, text.length, record.timeMs),
-      );
+    statements.push(...insertBlobRows(env.RECORDS_DB, scope, fresh, record.timeMs));
   }
   statements.push(insertRow(env.RECORDS_DB, record, scope, storedBodyKey));
-  await env.RECORDS_DB.batch(statements);
-  if ("spill" in queued) await env.RECORDS_BUCKET.delete(queued.spill);
+  return { statements, spill: "spill" in queued ? queued.spill : null };
+}
+
+// Four parameters a row, within D1's 100 bound parameters per statement.
+const BLOB_ROWS_PER_STATEMENT = 24;
+
+function insertBlobRows(
+  db: D1Database,
+  scope: string,
+  blobs: ReadonlyArray<readonly [string, string]>,
+  timeMs: number,
+): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  for (let start = 0; start < blobs.length; start += BLOB_ROWS_PER_STATEMENT) {
+    const rows = blobs.slice(start, start + BLOB_ROWS_PER_STATEMENT);
+    statements.push(
+      db
+        .prepare(
+          `INSERT OR IGNORE INTO session_blobs (scope, hash, bytes, time_ms) VALUES ${rows.map(() => "(?, ?, ?, ?)").join(", ")}`,
+        )
+        .bind(...rows.flatMap(([hash, text]) => [scope, hash, text.length, timeMs])),
+    );
+  }
+  return statements;
 }
 
 async function unspill(env: RecordBindings, queued: QueuedRecord): Promise<RecordMessage | null> {
@@ -551,31 +576,48 @@ async function deleteOldSpills(bucket: R2Bucket, beforeMs: number): Promise<numb
 
 // ---- The Queue's consumer ----
 
-/** Messages written at once; the rest of a batch waits its turn (D1 and R2 calls per message are few). */
+/** Messages whose objects are written at once; the rest of a batch waits its turn. */
 const WRITE_CONCURRENCY = 8;
 
 /**
- * The queue handler: writes each message's record, acks it when written, and retries it (with backoff) when a
- * write failed; a retried message is written again from the start, which changes nothing already written.
+ * The queue handler. Each message's objects go to R2 first; then the index rows of every message that got that
+ * far are written in one D1 batch, and those messages are acked. A message whose objects could not be written,
+ * or a batch whose rows could not, is retried (with backoff) and written again from the start, which changes
+ * nothing already written.
  */
 export async function consumeRecords(batch: MessageBatch<QueuedRecord>, env: RecordBindings): Promise<void> {
   const pending = [...batch.messages];
+  const staged: Array<{ message: Message<QueuedRecord>; staged: Staged | null }> = [];
   const worker = async () => {
     for (let message = pending.shift(); message; message = pending.shift()) {
       try {
-        await writeRecord(env, message.body);
-        message.ack();
+        staged.push({ message, staged: await stageRecord(env, message.body) });
       } catch (error) {
-        console.warn(
-          JSON.stringify({
-            event: "record_write_failed",
-            attempts: message.attempts,
-            message: error instanceof Error ? error.message : String(error),
-          }),
-        );
-        message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+        retry(message, error);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, pending.length) }, worker));
+  const statements = staged.flatMap((entry) => entry.staged?.statements ?? []);
+  try {
+    if (statements.length > 0) await env.RECORDS_DB.batch(statements);
+  } catch (error) {
+    for (const { message } of staged) retry(message, error);
+    return;
+  }
+  for (const { message } of staged) message.ack();
+  const spills = staged.flatMap((entry) => (entry.staged?.spill ? [entry.staged.spill] : []));
+  // A spill left behind is harmless: the next delivery finds the row written, and retention removes it.
+  if (spills.length > 0) await env.RECORDS_BUCKET.delete(spills).catch(() => {});
+}
+
+function retry(message: Message<QueuedRecord>, error: unknown): void {
+  console.warn(
+    JSON.stringify({
+      event: "record_write_failed",
+      attempts: message.attempts,
+      message: error instanceof Error ? error.message : String(error),
+    }),
+  );
+  message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
 }

@@ -1,6 +1,6 @@
 // Everything an isolate keeps between requests, in one place: the routing view and model caches, the sticky
-// cache, the half-open probes it holds, the outcome queue, the managed keys' leases and the models' learned
-// limits. Kept per Worker env in a WeakMap (an isolate gets the same env object on every request), so no
+// cache, the half-open probes it holds, the outcome and record queues, the managed keys' leases and the
+// models' learned limits. Kept per Worker env in a WeakMap (an isolate gets the same env object on every request), so no
 // module holds an env of its own and a differently configured env in tests gets state of its own.
 import { readConfig } from "../config.ts";
 import type { LearnedLimit } from "../core/capabilities.ts";
@@ -8,10 +8,12 @@ import { digestReports } from "../core/outcome-digest.ts";
 import { controlPlaneStub } from "../state/control-plane.ts";
 import { keyDirectoryStub, keyLedgerStub } from "../state/key-objects.ts";
 import { aggregatorStub } from "../state/location-aggregator.ts";
+import type { QueuedRecord } from "../state/records-store.ts";
 import { STICKY_SHARD_COUNT, stickyShardName } from "../state/sticky-shard.ts";
 import { createKeyLeases, type KeyLeases } from "./key-leases.ts";
 import { createOutcomeQueue, type OutcomeQueue } from "./outcome-queue.ts";
 import { createProbeSet, type ProbeSet } from "./probes.ts";
+import { createRecordQueue, type RecordQueue } from "./record-queue.ts";
 import { createSecretHashes, type SecretHashes } from "./secret-hashes.ts";
 import { createStickyCache, type StickyCache } from "./sticky-cache.ts";
 import { createViewCache, type ViewCache } from "./view-cache.ts";
@@ -23,6 +25,8 @@ export interface IsolateState {
   sticky: StickyCache;
   probes: ProbeSet;
   outcomes: OutcomeQueue;
+  /** Records on their way to the Queue (docs/contract.md §17). */
+  records: RecordQueue<QueuedRecord>;
   keys: KeyLeases;
   /** The hashes of client keys and sessions seen lately. */
   hashes: SecretHashes;
@@ -34,6 +38,9 @@ export interface IsolateState {
 }
 
 const states = new WeakMap<object, IsolateState>();
+
+/** How long a record waits in its isolate for others to go to the Queue with it. */
+const RECORD_FLUSH_MS = 250;
 
 /** This isolate's state for `env`, made on first use. */
 export function isolateState(env: Env): IsolateState {
@@ -83,6 +90,12 @@ function createIsolateState(env: Env): IsolateState {
       // With an aggregator in between, a flush every quarter second keeps a busy location's object under
       // its limit (research/SCALE.md); straight to the control plane, every 50 ms as before.
       flushDelayMs: aggregating ? 250 : 50,
+    }),
+    records: createRecordQueue<QueuedRecord>({
+      send: async (messages) => {
+        await env.RECORDS_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+      },
+      flushDelayMs: RECORD_FLUSH_MS,
     }),
     keys: createKeyLeases(
       {

@@ -165,7 +165,7 @@ async function produce(
     record.redactions = kept.redactions;
     if (kept.body) message.body = await splitBody(kept.body.request, kept.body.answer);
   }
-  await enqueue(ctx.env, message);
+  await enqueue(ctx, message);
 }
 
 async function keptBody(
@@ -201,16 +201,15 @@ async function keptBody(
 
 const encoder = new TextEncoder();
 
-async function enqueue(env: Env, message: RecordMessage): Promise<void> {
+/** Hands the record to this isolate's record queue, spilling to R2 first what the Queue cannot carry. */
+async function enqueue(ctx: RoutingContext, message: RecordMessage): Promise<void> {
   const text = JSON.stringify(message);
-  // Characters are at most 3 UTF-8 bytes; count exactly only when it could matter.
-  const large =
-    text.length * 3 > QUEUE_MESSAGE_BYTES && encoder.encode(text).byteLength > QUEUE_MESSAGE_BYTES;
-  if (!large) {
-    await env.RECORDS_QUEUE.send(message, { contentType: "json" });
+  const bytes = encoder.encode(text).byteLength;
+  if (bytes <= QUEUE_MESSAGE_BYTES) {
+    ctx.isolate.records.enqueue(ctx.waitUntil, message, bytes);
     return;
   }
   const key = spillKey(message.record.id);
-  await env.RECORDS_BUCKET.put(key, text);
-  await env.RECORDS_QUEUE.send({ spill: key, id: message.record.id }, { contentType: "json" });
+  await ctx.env.RECORDS_BUCKET.put(key, text);
+  ctx.isolate.records.enqueue(ctx.waitUntil, { spill: key, id: message.record.id }, 200);
 }

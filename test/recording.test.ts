@@ -578,6 +578,19 @@ describe("the Queue consumer", () => {
     expect(written.results.map((row) => row.id)).toEqual([other.record.id]);
   });
 
+  it("asks D1 once per session and puts a blob two records of a batch share once", async () => {
+    const session = `shared-${crypto.randomUUID()}`;
+    const first = messageFor({ session });
+    const second = messageFor({ session });
+    if (second.body && first.body) second.body.blobs = first.body.blobs;
+    expect((await consume([first, second])).explicitAcks).toEqual(["m0", "m1"]);
+    const blobs = await env.RECORDS_DB.prepare("SELECT COUNT(*) AS n FROM session_blobs WHERE scope = ?")
+      .bind(`k/-/s/${session}`)
+      .first<{ n: number }>();
+    expect(blobs?.n).toBe(1);
+    expect((await env.RECORDS_BUCKET.list({ prefix: `k/-/s/${session}/` })).objects).toHaveLength(3);
+  });
+
   it("a record too large for the Queue goes through R2 and reads back whole", async () => {
     const router = configuredRouter({ ...VARS, RECORDING: "full" });
     const big = "x".repeat(300_000);

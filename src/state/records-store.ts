@@ -51,48 +51,13 @@ const bodyKey = (scope: string, id: string) => `${scope}/r/${id}.json`;
 // D1 takes at most 100 bound parameters per statement.
 const HASHES_PER_QUERY = 90;
 
-/** A record whose objects are in R2, with the D1 statements that make it visible. */
-interface Staged {
-  statements: D1PreparedStatement[];
-  /** The spill object to delete once the row is written. */
-  spill: string | null;
-}
-
-/**
- * Puts a record's new blobs and its body into R2 and returns the statements that write its index rows, or
- * null when it was written already. Throws when a write failed (the message is retried; what was written is
- * written again, unchanged).
- */
-async function stageRecord(env: RecordBindings, queued: QueuedRecord): Promise<Staged | null> {
-  const message = await unspill(env, queued);
-  if (message === null) return null;
-  const { record, body } = message;
-  const scope = scopeOf(record);
-  const statements: D1PreparedStatement[] = [];
-  let storedBodyKey: string | null = null;
-  if (body) {
-    const known = await knownBlobs(
-      env.RECORDS_DB,
-      scope,
-      body.blobs.map(([hash]) => hash),
-    );
-    const fresh = body.blobs.filter(([hash]) => !known.has(hash));
-    await Promise.all(fresh.map(([hash, text]) => env.RECORDS_BUCKET.put(blobKey(scope, hash), text)));
-    storedBodyKey = bodyKey(scope, record.id);
-    await env.RECORDS_BUCKET.put(storedBodyKey, JSON.stringify(body.stored));
-    statements.push(...insertBlobRows(env.RECORDS_DB, scope, fresh, record.timeMs));
-  }
-  statements.push(insertRow(env.RECORDS_DB, record, scope, storedBodyKey));
-  return { statements, spill: "spill" in queued ? queued.spill : null };
-}
-
 // Four parameters a row, within D1's 100 bound parameters per statement.
 const BLOB_ROWS_PER_STATEMENT = 24;
 
 function insertBlobRows(
   db: D1Database,
   scope: string,
-  blobs: ReadonlyArray<readonly [string, string]>,
+  blobs: ReadonlyArray<readonly [hash: string, bytes: number]>,
   timeMs: number,
 ): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
@@ -103,7 +68,7 @@ function insertBlobRows(
         .prepare(
           `INSERT OR IGNORE INTO session_blobs (scope, hash, bytes, time_ms) VALUES ${rows.map(() => "(?, ?, ?, ?)").join(", ")}`,
         )
-        .bind(...rows.flatMap(([hash, text]) => [scope, hash, text.length, timeMs])),
+        .bind(...rows.flatMap(([hash, bytes]) => [scope, hash, bytes, timeMs])),
     );
   }
   return statements;
@@ -576,39 +541,125 @@ async function deleteOldSpills(bucket: R2Bucket, beforeMs: number): Promise<numb
 
 // ---- The Queue's consumer ----
 
-/** Messages whose objects are written at once; the rest of a batch waits its turn. */
+/** R2 and D1 calls a consumer batch has in flight at once. */
 const WRITE_CONCURRENCY = 8;
 
+/** Runs `task` over `items`, at most WRITE_CONCURRENCY at a time. */
+async function eachLimited<T>(items: readonly T[], task: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, queue.length) }, worker));
+}
+
+interface Entry {
+  message: Message<QueuedRecord>;
+  /** The record to write; null when an earlier delivery wrote it. */
+  record: RecordMessage | null;
+  scope: string;
+  bodyKey: string | null;
+}
+
 /**
- * The queue handler. Each message's objects go to R2 first; then the index rows of every message that got that
- * far are written in one D1 batch, and those messages are acked. A message whose objects could not be written,
- * or a batch whose rows could not, is retried (with backoff) and written again from the start, which changes
- * nothing already written.
+ * The queue handler. A batch is written in steps, each idempotent: spilled messages are read back; each
+ * session's stored blobs are asked of D1 once; every new blob is put to R2 once, then each record's body; last,
+ * one D1 batch writes the new blobs' rows and every record's index row, and those messages are acked. A message
+ * whose step failed is retried (with backoff) and written again from the start, which changes nothing already
+ * written; a record's row is written only once all its objects are, so a readable record is whole.
  */
 export async function consumeRecords(batch: MessageBatch<QueuedRecord>, env: RecordBindings): Promise<void> {
-  const pending = [...batch.messages];
-  const staged: Array<{ message: Message<QueuedRecord>; staged: Staged | null }> = [];
-  const worker = async () => {
-    for (let message = pending.shift(); message; message = pending.shift()) {
-      try {
-        staged.push({ message, staged: await stageRecord(env, message.body) });
-      } catch (error) {
-        retry(message, error);
-      }
+  const entries: Entry[] = [];
+  await eachLimited(batch.messages, async (message) => {
+    try {
+      const record = await unspill(env, message.body);
+      entries.push({ message, record, scope: record ? scopeOf(record.record) : "", bodyKey: null });
+    } catch (error) {
+      retry(message, error);
     }
+  });
+  const withBody = entries.filter((entry) => entry.record?.body);
+  const known = await knownByScope(env.RECORDS_DB, withBody);
+  const puts = new Map<string, { scope: string; hash: string; bytes: number; done: Promise<void> }>();
+  const putOnce = (scope: string, hash: string, text: string) => {
+    const key = blobKey(scope, hash);
+    let put = puts.get(key);
+    if (!put) {
+      put = { scope, hash, bytes: text.length, done: env.RECORDS_BUCKET.put(key, text).then(() => {}) };
+      put.done.catch(() => {});
+      puts.set(key, put);
+    }
+    return put.done;
   };
-  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, pending.length) }, worker));
-  const statements = staged.flatMap((entry) => entry.staged?.statements ?? []);
+  const failed = new Set<Entry>();
+  await eachLimited(withBody, async (entry) => {
+    const body = entry.record?.body;
+    try {
+      const stored = known.get(entry.scope);
+      if (!body || !stored) throw new Error("could not tell which blobs the session has stored");
+      const fresh = body.blobs.filter(([hash]) => !stored.has(hash));
+      await Promise.all(fresh.map(([hash, text]) => putOnce(entry.scope, hash, text)));
+      const key = bodyKey(entry.scope, entry.record?.record.id ?? "");
+      await env.RECORDS_BUCKET.put(key, JSON.stringify(body.stored));
+      entry.bodyKey = key;
+    } catch (error) {
+      failed.add(entry);
+      retry(entry.message, error);
+    }
+  });
+  const written = entries.filter((entry) => !failed.has(entry));
+  const blobRows = await storedBlobRows(env.RECORDS_DB, [...puts.values()], written);
+  const rows = written.flatMap((entry) =>
+    entry.record ? [insertRow(env.RECORDS_DB, entry.record.record, entry.scope, entry.bodyKey)] : [],
+  );
   try {
-    if (statements.length > 0) await env.RECORDS_DB.batch(statements);
+    if (blobRows.length + rows.length > 0) await env.RECORDS_DB.batch([...blobRows, ...rows]);
   } catch (error) {
-    for (const { message } of staged) retry(message, error);
+    for (const { message } of written) retry(message, error);
     return;
   }
-  for (const { message } of staged) message.ack();
-  const spills = staged.flatMap((entry) => (entry.staged?.spill ? [entry.staged.spill] : []));
+  for (const { message } of written) message.ack();
+  const spills = written.flatMap(({ message }) => ("spill" in message.body ? [message.body.spill] : []));
   // A spill left behind is harmless: the next delivery finds the row written, and retention removes it.
   if (spills.length > 0) await env.RECORDS_BUCKET.delete(spills).catch(() => {});
+}
+
+/** Per session scope, the blob hashes it has stored already: one D1 question per scope in the batch. */
+async function knownByScope(db: D1Database, entries: readonly Entry[]): Promise<Map<string, Set<string>>> {
+  const hashes = new Map<string, Set<string>>();
+  for (const entry of entries) {
+    const set = hashes.get(entry.scope) ?? new Set<string>();
+    for (const [hash] of entry.record?.body?.blobs ?? []) set.add(hash);
+    hashes.set(entry.scope, set);
+  }
+  const known = new Map<string, Set<string>>();
+  await eachLimited([...hashes], async ([scope, set]) => {
+    try {
+      known.set(scope, await knownBlobs(db, scope, [...set]));
+    } catch {
+      // The scope's records are retried (no known set).
+    }
+  });
+  return known;
+}
+
+/** Rows for the blobs this batch put that a written record holds (a put that failed has no row). */
+async function storedBlobRows(
+  db: D1Database,
+  puts: ReadonlyArray<{ scope: string; hash: string; bytes: number; done: Promise<void> }>,
+  written: readonly Entry[],
+): Promise<D1PreparedStatement[]> {
+  const timeOf = new Map(written.map((entry) => [entry.scope, entry.record?.record.timeMs ?? 0]));
+  const byScope = new Map<string, Array<readonly [string, number]>>();
+  for (const put of puts) {
+    const ok = await put.done.then(
+      () => true,
+      () => false,
+    );
+    if (!ok || !timeOf.has(put.scope)) continue;
+    byScope.set(put.scope, [...(byScope.get(put.scope) ?? []), [put.hash, put.bytes] as const]);
+  }
+  return [...byScope].flatMap(([scope, rows]) => insertBlobRows(db, scope, rows, timeOf.get(scope) ?? 0));
 }
 
 function retry(message: Message<QueuedRecord>, error: unknown): void {

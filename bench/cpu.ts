@@ -15,6 +15,8 @@ import { bundleWorker, startFakeProcess, startPassthrough, startRouter, waitRead
 
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 const REQUESTS = 800;
+// Streamed requests from a single client per round, for time to first byte without contention.
+const ALONE_REQUESTS = 200;
 const MODEL = "fake/fast-model";
 // A short prompt with one e-mail address, so the redacting router has something to replace.
 const PROMPT = "Hello, please reply to jane.doe@example.com with a short greeting.";
@@ -76,10 +78,10 @@ try {
   };
   for (const target of [router, unrecorded, redacted, enqueueOnly]) await waitReady(target.url);
   const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
-  const load = (name: Name, requests: number, stream: boolean) =>
+  const load = (name: Name, requests: number, stream: boolean, concurrency = 16) =>
     runLoad({
       url: `${targets[name].url}/v1/chat/completions`,
-      concurrency: 16,
+      concurrency,
       requests,
       stream,
       deadlineMs: 60_000,
@@ -93,6 +95,7 @@ try {
   const names = Object.keys(MODELS) as Name[];
   for (const name of names) await load(name, 400, false);
   const ttfb = new Map<Name, number[]>(names.map((name) => [name, []]));
+  const alone = new Map<Name, number[]>(names.map((name) => [name, []]));
   const samples = new Map<Name, Record<Kind, number[]>>(
     names.map((name) => [name, { whole: [], streamed: [] }]),
   );
@@ -105,6 +108,8 @@ try {
         const us = ((cpu(targets[name].pids) - start) * 1000) / result.completed;
         samples.get(name)?.[stream ? "streamed" : "whole"].push(us);
         if (stream) ttfb.get(name)?.push(median(result.ttfbMs));
+        // One client alone: nothing else in flight competes with its first byte.
+        if (stream) alone.get(name)?.push(median((await load(name, ALONE_REQUESTS, true, 1)).ttfbMs));
       }
     }
   }
@@ -125,6 +130,7 @@ try {
       ...against("bare"),
       ...against("bare-js-relay"),
       median(ttfb.get(name) ?? []).toFixed(1),
+      median(alone.get(name) ?? []).toFixed(2),
     ];
   });
   const header = [
@@ -136,11 +142,12 @@ try {
     "over bare-js-relay: whole",
     "streamed",
     "TTFB p50 ms (streamed)",
+    "TTFB p50 ms, c=1",
   ];
   const table = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n");
   const markdown = `# CPU per request
 
-Measured ${new Date().toISOString()} by \`npm run bench:cpu\` on ${cpus()[0]?.model ?? "unknown"} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), Node ${process.version}: workerd CPU time (user + system, from /proc) per request, in µs, at concurrency 16 against the fake Chutes' zero-delay profile: a whole answer is one chunk, a streamed one 22 (20 content chunks, the usage chunk, \`[DONE]\`). Median of ${ROUNDS} rounds; the differences are taken within each round.
+Measured ${new Date().toISOString()} by \`npm run bench:cpu\` on ${cpus()[0]?.model ?? "unknown"} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), Node ${process.version}: workerd CPU time (user + system, from /proc) per request, in µs, at concurrency 16 against the fake Chutes' zero-delay profile: a whole answer is one chunk, a streamed one 22 (20 content chunks, the usage chunk, \`[DONE]\`). Time to first byte is the median over rounds of each round's p50: at c=16 (where every target is CPU-bound on this machine) and for one client alone (c=1, ${ALONE_REQUESTS} streamed requests a round). Median of ${ROUNDS} rounds; the differences are taken within each round.
 
 \`bare\` is bench/passthrough-worker.js, whose body the runtime streams with no JavaScript; \`bare-js-relay\` is the same Worker relaying the body through a JavaScript stream, one chunk per pull and nothing else (bench/relay-worker.js), the least any Worker that must see an answer as it passes (to meter it, time out a stall, end a broken stream with an error event) can do. \`direct\`, \`list\` and \`alias\` are the router's modes with the shipped \`RECORDING=metadata\`; the two more \`alias\` rows are routers with recording off and with bodies redacted (docs/contract.md §17), the prompt carrying one e-mail address to replace. Recording's CPU includes the Queue consumer's writes to D1 and R2, which run off the request path in the same workerd as Miniflare's local Queue, D1 and R2 (deployed, those are Cloudflare services, not this Worker's CPU); \`no consumer\` is the redacting router with its Queue left unconsumed: what recording costs the request itself (capture, redaction, hashing, the enqueue).
 

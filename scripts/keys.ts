@@ -2,6 +2,7 @@
 // §15). It reads ROUTER_URL (default http://127.0.0.1:8787) and ADMIN_API_KEY from the environment, never
 // from the command line, so the admin key stays out of shell history.
 import { parseArgs } from "node:util";
+import { exitWith } from "./cli.ts";
 
 const USAGE = `usage: npm run keys -- <command> [options]
 
@@ -176,10 +177,4 @@ function fail(message: string): number {
   return 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`keys: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+exitWith("keys", main(process.argv.slice(2)));

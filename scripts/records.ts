@@ -6,6 +6,7 @@ import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
+import { exitWith } from "./cli.ts";
 
 const USAGE = `usage: npm run records -- <command> [options]
 
@@ -380,10 +381,4 @@ function fail(message: string): number {
   return 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`records: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+exitWith("records", main(process.argv.slice(2)));

@@ -137,28 +137,32 @@ function insertRow(db: D1Database, r: RequestRecord, scope: string, storedBodyKe
 
 // ---- Reading ----
 
-interface RecordRow {
-  id: string;
+/** A row of the records table: the view's plain columns, and the rest as stored. */
+interface RecordRow
+  extends Pick<
+    RecordView,
+    | "id"
+    | "trace_id"
+    | "key_id"
+    | "session"
+    | "route"
+    | "requested_model"
+    | "mode"
+    | "selected_model"
+    | "status"
+    | "stream_end"
+    | "ttfb_ms"
+    | "duration_ms"
+    | "cost_usd"
+    | "error_code"
+    | "level"
+    | "bodies"
+  > {
   time_ms: number;
-  trace_id: string;
-  key_id: string | null;
-  session: string | null;
   protocol: string;
-  route: string;
-  requested_model: string | null;
-  mode: string | null;
-  selected_model: string | null;
-  status: number;
-  stream_end: string | null;
-  ttfb_ms: number | null;
-  duration_ms: number;
   prompt_tokens: number | null;
   completion_tokens: number | null;
   usage_estimated: number | null;
-  cost_usd: number | null;
-  error_code: string | null;
-  level: string;
-  bodies: string;
   body_key: string | null;
   redactions: string | null;
   attempts: string;

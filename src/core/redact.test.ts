@@ -107,7 +107,7 @@ const SAMPLES: Sample[] = [
   sample("AWS_KEY", `ASIA${pick("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, 14)}`),
   sample("GITHUB_TOKEN", `ghp_${pick(ALNUM, 36, 15)}`),
   sample("GITHUB_TOKEN", `github_pat_11${pick(`${ALNUM}_`, 80, 16)}`),
-  sample("SLACK_TOKEN", `xoxb-2048-4096-${pick(ALNUM, 24, 17)}`),
+  sample("SLACK_TOKEN", ["xoxb", "2048", "4096", pick(ALNUM, 24, 17)].join("-")),
   sample("SLACK_TOKEN", `xoxp-${pick(`${ALNUM}-`, 40, 18)}`),
   sample("BEARER", `Bearer ${JWT}`, JWT),
   sample("BEARER", `bearer ${pick(HEX, 40, 19)}`, pick(HEX, 40, 19)),

@@ -8,6 +8,8 @@ const TEST_BINDINGS = {
   UPSTREAM_BASE_URL: "http://127.0.0.1:9",
   MODELS_URL: "http://127.0.0.1:9/v1/models",
   UTILIZATION_URL: "http://127.0.0.1:9/chutes/utilization",
+  // Rollout events go here; test/rollouts.test.ts answers it (docs/contract.md §18).
+  ROLLOUT_WEBHOOK_URL: "http://127.0.0.1:9/rollout-webhook",
 };
 
 // The records database's schema (migrations/), applied by test/support/apply-migrations.ts before each file.

@@ -6,7 +6,7 @@ import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
-import { exitWith } from "./cli.ts";
+import { exitWith, printColumns } from "./cli.ts";
 
 const USAGE = `usage: npm run records -- <command> [options]
 
@@ -275,18 +275,7 @@ function printTable(records: RecordView[]): void {
     "kept",
   ];
   const right = new Set([6, 7, 8, 9]);
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...rows.map((row) => (row[i] as string).length)),
-  );
-  for (const row of [header, ...rows])
-    console.log(
-      row
-        .map((cell, i) =>
-          right.has(i) ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number),
-        )
-        .join("  ")
-        .trimEnd(),
-    );
+  printColumns([header, ...rows], right);
 }
 
 function printSession(session: Session): void {

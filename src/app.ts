@@ -39,6 +39,12 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/admin/records/export": "GET, HEAD",
   "/admin/records/:id": "GET, HEAD",
   "/admin/sessions/:id": "GET, HEAD",
+  "/admin/rollouts": "GET, HEAD, POST",
+  "/admin/rollouts/:id": "GET, HEAD, PATCH",
+  "/admin/rollouts/:id/pause": "POST",
+  "/admin/rollouts/:id/resume": "POST",
+  "/admin/rollouts/:id/abort": "POST",
+  "/admin/rollouts/:id/promote": "POST",
   "/openapi.json": "GET, HEAD",
 };
 /** The routing API: every answer on these paths is counted in requests_total, refusals included. */

@@ -39,6 +39,7 @@ describe("parseConfig", () => {
         aggregator: { forwardMs: 1000 },
         hedge: { afterMs: 0 },
         anthropic: { modelMap: [{ pattern: "claude-*", target: "chutesai/AutoPilot" }] },
+        rollouts: { webhookUrl: null },
         recording: {
           level: "metadata",
           retentionDays: 30,

@@ -142,6 +142,14 @@ const ENV_SCHEMA = v.object({
   RECORDING_REDACT_IPS: v.optional(booleanText, "false"),
   RECORDING_REDACT_PATTERNS: v.optional(redactPatterns, ""),
   RECORDING_REDACTION_KEY: optionalSecret,
+  ROLLOUT_WEBHOOK_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.check((raw) => raw === "" || isHttpUrl(raw), "must be an absolute http(s) URL"),
+    ),
+    "",
+  ),
 });
 
 type ParsedEnv = v.InferOutput<typeof ENV_SCHEMA>;
@@ -198,6 +206,8 @@ function toConfig(out: ParsedEnv) {
     hedge: { afterMs: out.HEDGE_AFTER_MS },
     /** The Anthropic Messages ingress (docs/contract.md §14). */
     anthropic: { modelMap: out.ANTHROPIC_MODEL_MAP as readonly ModelMapping[] },
+    /** Rollouts (docs/contract.md §18): where abort and promotion events are posted; null: nowhere. */
+    rollouts: { webhookUrl: out.ROLLOUT_WEBHOOK_URL === "" ? null : out.ROLLOUT_WEBHOOK_URL },
     /** Recording (docs/contract.md §17). */
     recording: {
       level: out.RECORDING,

@@ -45,7 +45,9 @@ export type Failure =
   /** The managed-key objects could not be reached and no lease covers the request. */
   | { kind: "keys_unavailable" }
   | { kind: "admin_disabled" }
-  | { kind: "key_not_found"; id: string };
+  | { kind: "key_not_found"; id: string }
+  | { kind: "rollout_not_found"; id: string }
+  | { kind: "rollout_conflict"; message: string };
 
 export type FailureKind = Failure["kind"];
 
@@ -67,7 +69,10 @@ export function failureStatus(failure: Failure): number {
       return 503;
     case "admin_disabled":
     case "key_not_found":
+    case "rollout_not_found":
       return 404;
+    case "rollout_conflict":
+      return 409;
     case "request_too_large":
       return 413;
     case "invalid_json":
@@ -135,6 +140,8 @@ export function failureCode(failure: Failure): string {
     case "keys_unavailable":
     case "admin_disabled":
     case "key_not_found":
+    case "rollout_not_found":
+    case "rollout_conflict":
       return failure.kind;
   }
 }
@@ -211,6 +218,10 @@ export function failureMessage(failure: Failure): string {
       return "The admin API is off: set the ADMIN_API_KEY secret to turn it on";
     case "key_not_found":
       return `No key with id ${failure.id}`;
+    case "rollout_not_found":
+      return `No rollout with id ${failure.id}`;
+    case "rollout_conflict":
+      return failure.message;
   }
 }
 

@@ -6,6 +6,8 @@
 // breaker exactly where the whole sequence would, because a success closes it whatever came before), counts
 // for the failure rate, and the latest times to first byte. Counters are summed by metric and labels. Limits
 // that engines' refusals showed (docs/contract.md §16) travel along, merged to the tightest.
+
+import { type ArmStats, addArmStats, armStatsOf, emptyArmStats } from "./arm-stats.ts";
 import {
   type BreakerOptions,
   type BreakerState,
@@ -48,6 +50,13 @@ export interface OutcomeDigest {
   counters: CounterDelta[];
   /** What refusals showed about models' limits, each held until its `untilMs`. */
   limits: Record<string, LearnedLimit>;
+  /** What each rollout arm did (docs/contract.md §18), by `armKey`. */
+  arms?: Record<string, ArmStats>;
+}
+
+/** The key of a rollout arm's stats in a digest. */
+export function armKey(rollout: string, arm: "baseline" | "candidate"): string {
+  return `${rollout}|${arm}`;
 }
 
 export function emptyDigest(): OutcomeDigest {
@@ -82,6 +91,15 @@ export function digestReports(reports: readonly ReportFacts[], nowMs: number): O
     }
   }
   digest.counters = tallyCounters(reports);
+  for (const report of reports) {
+    if (!report.arm) continue;
+    digest.arms ??= {};
+    const key = armKey(report.arm.rollout, report.arm.arm);
+    digest.arms[key] = addArmStats(
+      digest.arms[key] ?? emptyArmStats(),
+      armStatsOf(report, report.arm.session),
+    );
+  }
   return digest;
 }
 
@@ -114,6 +132,10 @@ export function mergeDigest(earlier: OutcomeDigest, later: OutcomeDigest): Outco
     else counters.set(counterId(counter), { ...counter, labels: { ...counter.labels } });
   }
   earlier.counters = [...counters.values()];
+  for (const [key, stats] of Object.entries(later.arms ?? {})) {
+    earlier.arms ??= {};
+    earlier.arms[key] = addArmStats(earlier.arms[key] ?? emptyArmStats(), stats);
+  }
   // A digest from before limits travelled has none.
   earlier.limits = mergeLimitMaps(earlier.limits ?? {}, later.limits ?? {}, 0);
   return earlier;

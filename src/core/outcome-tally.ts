@@ -14,7 +14,7 @@ import { type AttemptRecord, committedEnd, isFailedStream, type OutcomeReport } 
 export type ReportFacts = Omit<OutcomeReport, "attempts" | "stream" | "usage"> & {
   attempts: ReadonlyArray<
     Pick<AttemptRecord, "model" | "outcome" | "reason"> &
-      Partial<Pick<AttemptRecord, "ms" | "hedge" | "learned" | "streamEnd">>
+      Partial<Pick<AttemptRecord, "ms" | "hedge" | "learned" | "streamEnd" | "status">>
   >;
   stream?: OutcomeReport["stream"];
   usage?: OutcomeReport["usage"];
@@ -94,7 +94,11 @@ export function tallyCounters(reports: readonly ReportFacts[]): CounterDelta[] {
   };
   for (const report of reports) {
     const status = String(report.status);
-    add("requests_total", { status });
+    // Requests under a rollout carry its arm (docs/contract.md §18).
+    const arm: Record<string, string> = report.arm
+      ? { rollout: report.arm.rollout, arm: report.arm.arm }
+      : {};
+    add("requests_total", { status, ...arm });
     if (report.routed) add("routed_total", { status });
     if (report.selected !== null) add("selection_total", { model: report.selected, status });
     for (const attempt of report.attempts) {
@@ -105,8 +109,14 @@ export function tallyCounters(reports: readonly ReportFacts[]): CounterDelta[] {
     if (committed && report.stream) {
       const model = committed.model;
       add("stream_end_total", { model, end: report.stream.end });
-      observe(add, "ttfb_seconds", TTFB_BUCKETS_SECONDS, model, committed.ms ?? 0);
-      observe(add, "request_duration_seconds", DURATION_BUCKETS_SECONDS, model, report.stream.durationMs);
+      observe(add, "ttfb_seconds", TTFB_BUCKETS_SECONDS, { model, ...arm }, committed.ms ?? 0);
+      observe(
+        add,
+        "request_duration_seconds",
+        DURATION_BUCKETS_SECONDS,
+        { model, ...arm },
+        report.stream.durationMs,
+      );
       if (report.usage) {
         add("tokens_total", { model, kind: "prompt" }, report.usage.promptTokens);
         add("tokens_total", { model, kind: "completion" }, report.usage.completionTokens);
@@ -125,12 +135,12 @@ function observe(
   add: (metric: CounterMetric, labels: Record<string, string>, delta?: number) => void,
   name: "ttfb_seconds" | "request_duration_seconds",
   buckets: readonly number[],
-  model: string,
+  labels: Record<string, string>,
   ms: number,
 ): void {
   const seconds = ms / 1000;
   const bound = buckets.find((upper) => seconds <= upper);
-  add(`${name}_bucket`, { model, le: bound === undefined ? "+Inf" : String(bound) });
-  add(`${name}_sum`, { model }, Math.max(0, Math.round(ms)));
-  add(`${name}_count`, { model });
+  add(`${name}_bucket`, { ...labels, le: bound === undefined ? "+Inf" : String(bound) });
+  add(`${name}_sum`, labels, Math.max(0, Math.round(ms)));
+  add(`${name}_count`, labels);
 }

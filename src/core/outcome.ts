@@ -81,6 +81,15 @@ export interface OutcomeReport {
   usage: ReportedUsage | null;
   /** The request reached routing, so it has a record (docs/contract.md §17): counted in routed_total. */
   routed?: true;
+  /** The rollout arm the request was routed in (docs/contract.md §18). */
+  arm?: ArmRef;
+}
+
+/** A request's place in a rollout: which rollout, which arm, and a short tag of its session. */
+export interface ArmRef {
+  rollout: string;
+  arm: "baseline" | "candidate";
+  session: string | null;
 }
 
 export interface ReportedUsage {

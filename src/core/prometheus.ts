@@ -58,6 +58,13 @@ export function renderMetrics(
     const open = breakerPhase(view.breakers[model], breakerOptions, nowMs) === "open" ? 1 : 0;
     lines.push(`${PREFIX}breaker_open${formatLabels({ model })} ${open}`);
   }
+  gauge(
+    lines,
+    "rollout_weight",
+    "A rollout's candidate share of sessions, in percent (docs/contract.md §18): 0 once aborted, 100 once promoted.",
+  );
+  for (const rollout of view.rollouts ?? [])
+    lines.push(`${PREFIX}rollout_weight${formatLabels({ rollout: rollout.id })} ${rollout.weight}`);
   const snapshotAge = feedAgeMs(view.utilization, nowMs);
   const allowlistAge = feedAgeMs(view.models, nowMs);
   gauge(lines, "snapshot_age_ms", "Age of the last successful utilization snapshot (NaN before the first).");

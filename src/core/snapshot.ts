@@ -1,10 +1,12 @@
 // The routing view: what the control-plane object hands to isolates (ranked candidates, allowlist, feed
 // freshness, breakers). Plain data, so it crosses Durable Object RPC as is.
+
 import type { BreakerState } from "./breaker.ts";
 import { capabilitiesByModel, type LearnedLimit, type ModelCapabilities } from "./capabilities.ts";
 import type { ModelEntry, UtilizationRow } from "./feeds.ts";
 import type { ModelStats } from "./model-health.ts";
 import { type Candidate, rankCandidates } from "./ranking.ts";
+import type { RolloutRoute } from "./rollout.ts";
 import { type ModelPricing, pricingOf } from "./spend.ts";
 
 /** Freshness of one feed. A failed refresh keeps `lastSuccessMs` (last-known-good, docs/contract.md §10). */
@@ -33,6 +35,8 @@ export interface RoutingView {
   capabilities: Record<string, ModelCapabilities>;
   /** What engines' refusals taught the fleet since, until each entry's `untilMs` (§16). */
   limits: Record<string, LearnedLimit>;
+  /** The rollouts that split requests now (docs/contract.md §18): running, paused and promoted ones. */
+  rollouts?: RolloutRoute[];
 }
 
 export const EMPTY_FEED_STATUS: FeedStatus = {

@@ -30,6 +30,7 @@ import {
 import { requireConfig } from "./config-guard.ts";
 import { describe, listKeys, toView } from "./key-views.ts";
 import { recordRoutes } from "./records.ts";
+import { rolloutRoutes } from "./rollouts.ts";
 
 /** Bad bodies answer 400 `invalid_request` naming the field, like every other refusal. */
 function invalidBody(result: { success: boolean; error?: unknown }): void {
@@ -188,3 +189,4 @@ adminRoutes.post(
 );
 
 adminRoutes.route("/", recordRoutes);
+adminRoutes.route("/", rolloutRoutes);

@@ -15,6 +15,7 @@ import type { Readiness } from "../core/readiness.ts";
 import { type FeedStatus, feedAgeMs } from "../core/snapshot.ts";
 import type { ControlPlaneMetrics } from "../state/control-plane.ts";
 import type { KeyView } from "./admin-schemas.ts";
+import type { RolloutView } from "./rollouts.ts";
 
 export interface FeedSummary {
   ageMs: number | null;
@@ -53,6 +54,8 @@ export interface StatusModel {
   generatedAt: string;
   /** Managed keys (docs/contract.md §15), when ADMIN_API_KEY is set. */
   keys?: KeyView[];
+  /** Rollouts (docs/contract.md §18), each with its arms this step and its latest events. */
+  rollouts?: RolloutView[];
 }
 
 export function buildStatusModel(

@@ -5,6 +5,7 @@
 import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
 import type { KeyView } from "./admin-schemas.ts";
+import type { RolloutView } from "./rollouts.ts";
 import type { FeedSummary, StatusModel } from "./status-model.ts";
 
 export const STATUS_REFRESH_SECONDS = 5;
@@ -71,6 +72,64 @@ const FeedCard: FC<{ title: string; feed: FeedSummary }> = ({ title, feed }) => 
 const limitText = (value: number | null, unit: string) => (value === null ? "" : `${value} ${unit}`);
 
 /** The operator's view of managed keys: who spent what against which budget, and how much they use. */
+const pct = (rate: number | null) => (rate === null ? "–" : `${(rate * 100).toFixed(2)} %`);
+
+const RolloutsSection: FC<{ rollouts: RolloutView[] }> = ({ rollouts }) => (
+  <>
+    <h2>Rollouts</h2>
+    {rollouts.map((rollout) => (
+      <div class="scroll" data-rollout={rollout.id}>
+        <p>
+          <strong>{rollout.name}</strong>: <code>{rollout.match}</code> → <code>{rollout.candidate}</code>,{" "}
+          <span class={rollout.state === "aborted" ? "phase-open" : "phase-closed"} data-state>
+            {rollout.state}
+          </span>{" "}
+          at <span data-weight>{rollout.weight}</span> % (step {rollout.step + 1} of {rollout.steps.length},
+          since {rollout.step_started_at})
+        </p>
+        <table class="arms">
+          <thead>
+            <tr>
+              <th>arm</th>
+              <th class="num">requests</th>
+              <th class="num">error rate</th>
+              <th class="num wide">capacity 429s</th>
+              <th class="num">TTFT p95</th>
+              <th class="num wide">USD / request</th>
+              <th class="num wide">sessions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(["baseline", "candidate"] as const).map((name) => {
+              const arm = rollout.arms[name];
+              return (
+                <tr data-arm={name}>
+                  <td>{name}</td>
+                  <td class="num">{arm.requests}</td>
+                  <td class="num">{pct(arm.error_rate)}</td>
+                  <td class="num wide">{arm.capacity}</td>
+                  <td class="num">{arm.ttfb_p95_ms === null ? "–" : `${arm.ttfb_p95_ms} ms`}</td>
+                  <td class="num wide">
+                    {arm.cost_per_request_usd === null ? "–" : arm.cost_per_request_usd.toFixed(6)}
+                  </td>
+                  <td class="num wide">{arm.sessions}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        <ul class="muted events">
+          {(rollout.events ?? []).map((event) => (
+            <li data-kind={event.kind}>
+              {event.time} {event.kind} at {event.weight} %: {event.reason}
+            </li>
+          ))}
+        </ul>
+      </div>
+    ))}
+  </>
+);
+
 const KeysTable: FC<{ keys: KeyView[] }> = ({ keys }) => (
   <>
     <h2>Managed keys</h2>
@@ -243,6 +302,7 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
           </tbody>
         </table>
       )}
+      {model.rollouts ? <RolloutsSection rollouts={model.rollouts} /> : null}
       {model.keys ? <KeysTable keys={model.keys} /> : null}
       <p class="muted">
         Generated {model.generatedAt}; refreshes every {STATUS_REFRESH_SECONDS} s. JSON: send{" "}

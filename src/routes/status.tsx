@@ -7,6 +7,7 @@ import { controlPlaneStub } from "../state/control-plane.ts";
 import { requireConfig } from "./config-guard.ts";
 import { listKeys } from "./key-views.ts";
 import { requireOperatorKey } from "./operator-auth.ts";
+import { rolloutView } from "./rollouts.ts";
 import { buildStatusModel } from "./status-model.ts";
 import { StatusPage } from "./status-page.tsx";
 
@@ -19,6 +20,8 @@ statusRoutes.get("/status", requireConfig, requireOperatorKey, async (c) => {
   const readiness = evaluateReadiness(metrics.view, config.readiness, nowMs);
   const model = buildStatusModel(metrics, readiness, config, nowMs);
   if (config.auth.adminApiKey !== null) model.keys = await listKeys(c.env);
+  const rollouts = await controlPlaneStub(c.env).listRollouts();
+  if (rollouts.length > 0) model.rollouts = rollouts.map(rolloutView);
   if ((c.req.header("accept") ?? "").includes("application/json")) return c.json(model);
   return c.html(`<!doctype html>${(<StatusPage model={model} />).toString()}`);
 });

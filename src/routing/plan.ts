@@ -7,6 +7,7 @@ import { type LearnedLimit, UNKNOWN_CAPABILITIES, withLimit } from "../core/capa
 import type { Failure } from "../core/failure.ts";
 import { type CapabilityLookup, nothingFits, planFit } from "../core/fit-plan.ts";
 import { findUnknownModels, type RoutingMode, resolveMode } from "../core/model-list.ts";
+import { armFor, routeFor, sessionTag } from "../core/rollout.ts";
 import { feedAgeMs, type RoutingView } from "../core/snapshot.ts";
 import type { ModelPricing } from "../core/spend.ts";
 import { stickyKey, stickySource } from "../core/sticky-key.ts";
@@ -40,7 +41,8 @@ export async function planRoute(
   trace: RoutingTrace,
 ): Promise<PlanResult> {
   const { config, isolate, startedMs } = ctx;
-  const modeResult = resolveMode(request.model, config.modes);
+  const model = await rolloutArm(ctx, request, trace);
+  const modeResult = resolveMode(model, config.modes);
   if (!modeResult.ok)
     return { ok: false, failure: { kind: "invalid_model_list", message: modeResult.message } };
   const mode = modeResult.mode;
@@ -63,7 +65,7 @@ export async function planRoute(
   const fit = planFit(models, capabilitiesOf, request.profile, mode.kind !== "direct");
   if (fit.kept.length === 0 && fit.misfits.length > 0) {
     trace.snapshotAgeMs = cached ? feedAgeMs(cached.view.utilization, startedMs) : null;
-    return { ok: false, failure: nothingFits(fit.misfits, request.profile, request.model) };
+    return { ok: false, failure: nothingFits(fit.misfits, request.profile, model) };
   }
 
   const key = await stickyKeyOf(ctx, request, mode);
@@ -118,6 +120,36 @@ export function capabilityLookup(
     if (!feed && !fleet && !local) return undefined;
     return withLimit(withLimit(feed ?? UNKNOWN_CAPABILITIES, fleet, nowMs), local, nowMs);
   };
+}
+
+/**
+ * The model this request is routed as (docs/contract.md §18): the client's, or what a promoted rollout made of
+ * it, or a running rollout's candidate when the request's session is in its candidate arm. The rollouts come with the cached view, so this asks no object; an
+ * isolate without a view yet routes as the client asked.
+ */
+async function rolloutArm(
+  ctx: RoutingContext,
+  request: RoutingRequest,
+  trace: RoutingTrace,
+): Promise<string> {
+  // An alias request waits for a view anyway: one that has none yet loads it first, to split by it.
+  let cached = ctx.isolate.views.peek(ctx.startedMs, ctx.waitUntil);
+  if (!cached && request.model === ctx.config.modes.aliasModel)
+    cached = await ctx.isolate.views.loadForRequest(ctx.startedMs, ctx.waitUntil);
+  if (!cached && request.model === ctx.config.modes.teeAliasModel)
+    cached = await ctx.isolate.views.loadForRequest(ctx.startedMs, ctx.waitUntil);
+  const routes = cached?.view.rollouts;
+  const { base, live: rollout } = routeFor(routes, request.model);
+  if (!rollout) return base;
+  const source = stickySource(request.identity, ctx.config.sticky.trustProxyHeaders);
+  const session = !source
+    ? null
+    : source.kind === "auth"
+      ? stickyKey(source, await ctx.isolate.hashes.of(source.token))
+      : stickyKey(source, null);
+  const arm = armFor(rollout, session);
+  trace.rollout = { rollout: rollout.id, arm, session: session === null ? null : sessionTag(session) };
+  return arm === "candidate" ? rollout.candidate : base;
 }
 
 /** The client's sticky key (alias and list modes only), with a token hashed so it is never kept raw. */

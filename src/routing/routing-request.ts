@@ -3,7 +3,7 @@
 import type { BodyWriter } from "../core/body-rewrite.ts";
 import { type Failure, failureStatus } from "../core/failure.ts";
 import type { RoutingMode } from "../core/model-list.ts";
-import type { AttemptRecord, PartEnd, ReportedUsage, StreamOutcome } from "../core/outcome.ts";
+import type { ArmRef, AttemptRecord, PartEnd, ReportedUsage, StreamOutcome } from "../core/outcome.ts";
 import type { RequestProfile } from "../core/request-profile.ts";
 import type { StickyHeaders } from "../core/sticky-key.ts";
 import type { AdmittedKey } from "../isolate/key-leases.ts";
@@ -47,6 +47,8 @@ export interface RoutingTrace {
   attempts: AttemptRecord[];
   /** A managed key's lease could not cover the request and the ledger was asked while it waited. */
   keyLedgerWaited?: boolean;
+  /** The rollout arm the request was routed in (docs/contract.md §18). */
+  rollout?: ArmRef;
   /** What the answer used and cost, once settled (docs/contract.md §15, §17). */
   usage?: ReportedUsage | null;
 }

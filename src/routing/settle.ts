@@ -66,6 +66,7 @@ export function settleResult(
     stream,
     usage: metered.length > 0 ? { ...used, estimated } : null,
     routed: true,
+    ...(result.trace.rollout ? { arm: result.trace.rollout } : {}),
   };
   result.trace.usage = report.usage;
   ctx.isolate.outcomes.enqueue(ctx.waitUntil, report, stickyWrite);

@@ -66,6 +66,8 @@ export function toOpenAIError(failure: Failure): OpenAIErrorBody {
       return body("server_error");
     case "admin_disabled":
     case "key_not_found":
+    case "rollout_not_found":
+    case "rollout_conflict":
       return body("invalid_request_error");
   }
 }

@@ -2,6 +2,7 @@
 // `openai` SDK and the Vercel AI SDK, checking what a user would see. Writes logs/smoke/latest.json and exits
 // non-zero on any failure. Loopback only; every wait is bounded.
 import { execFile } from "node:child_process";
+import { createServer } from "node:http";
 import { promisify } from "node:util";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import Anthropic from "@anthropic-ai/sdk";
@@ -10,6 +11,7 @@ import OpenAI from "openai";
 import type { Behavior } from "../fake-chutes/behaviors.ts";
 import { DEFAULT_RANKING } from "../fake-chutes/catalogue.ts";
 import { startFakeChutes } from "../fake-chutes/server.ts";
+import { freePort } from "./ports.ts";
 import { assert, assertEqual, eventually, runScenarios, type Scenario, writeReport } from "./runner.ts";
 import { capabilityScenarios, resetRealFeed } from "./smoke-capabilities.ts";
 import { startStack } from "./stack.ts";
@@ -514,6 +516,137 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: "rollouts with `npm run rollouts`: a healthy candidate advances step by step and is promoted; a failing one is rolled back and the webhook hears both",
+    run: async () => {
+      const hooks: Array<{ text: string }> = [];
+      const receiver = createServer((request, response) => {
+        let body = "";
+        request.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        request.on("end", () => {
+          hooks.push(JSON.parse(body) as { text: string });
+          response.end("ok");
+        });
+      });
+      const port = await freePort();
+      await new Promise<void>((resolve) => receiver.listen(port, "127.0.0.1", resolve));
+      const admin = "adm_smoke_rollouts";
+      const clients = Array.from({ length: 60 }, (_, i) => `rk_smoke_rollout_${i}`);
+      const rolled = await startStack({
+        fake,
+        vars: {
+          ...SMOKE_VARS,
+          ADMIN_API_KEY: admin,
+          UPSTREAM_API_KEY: "cpk_smoke_upstream",
+          ROUTER_API_KEYS: clients.join(","),
+          ROLLOUT_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+        },
+      });
+      try {
+        const env = { ROUTER_URL: rolled.routerUrl, ADMIN_API_KEY: admin };
+        const show = async (id: string) =>
+          JSON.parse(await rolloutsCli(["show", id, "--json"], env)) as {
+            state: string;
+            weight: number;
+            events: Array<{ kind: string; reason: string }>;
+          };
+        /** One request from every client; the models that answered. */
+        const traffic = async () =>
+          Promise.all(
+            clients.map(async (apiKey) => {
+              const client = new OpenAI({ baseURL: `${rolled.routerUrl}/v1`, apiKey, maxRetries: 0 });
+              try {
+                return (await client.chat.completions.create({ model: ALIAS, messages: MESSAGES })).model;
+              } catch (error) {
+                return error instanceof OpenAI.APIError ? String(error.status) : "error";
+              }
+            }),
+          );
+        const healthy = JSON.parse(
+          await rolloutsCli(
+            [
+              "create",
+              "--name",
+              "flaky-model trial",
+              "--match",
+              ALIAS,
+              "--candidate",
+              FLAKY,
+              "--steps",
+              "50,100",
+            ].concat(["--step-minutes", "0.05", "--min-requests", "5", "--min-sessions", "3"]),
+            env,
+          ),
+        ) as { id: string };
+        const seen = new Set<string>();
+        const promoted = await eventually(
+          "the healthy rollout promoted",
+          async () => {
+            for (const model of await traffic()) seen.add(model);
+            const view = await show(healthy.id);
+            return view.state === "promoted" || view.state === "aborted" ? view : undefined;
+          },
+          30_000,
+        );
+        assertEqual(
+          promoted.state,
+          "promoted",
+          `the healthy rollout's end (${promoted.events.map((event) => `${event.kind}: ${event.reason}`).join("; ")})`,
+        );
+        assert(seen.has(FLAKY) && seen.has(FAST), `both arms answered: ${[...seen].join(", ")}`);
+        assertEqual(
+          promoted.events.map((event) => event.kind),
+          ["created", "advanced", "promoted"],
+          "the healthy rollout's history",
+        );
+
+        fake.setBehavior(TEE_BACKUP, { kind: "status", status: 503 });
+        const failing = JSON.parse(
+          await rolloutsCli(
+            [
+              "create",
+              "--name",
+              "bad trial",
+              "--match",
+              ALIAS,
+              "--candidate",
+              TEE_BACKUP,
+              "--steps",
+              "50,100",
+              "--step-minutes",
+              "60",
+            ],
+            env,
+          ),
+        ) as { id: string };
+        const aborted = await eventually(
+          "the failing rollout aborted",
+          async () => {
+            await traffic();
+            const view = await show(failing.id);
+            return view.state === "aborted" ? view : undefined;
+          },
+          30_000,
+        );
+        assert(aborted.events.at(-1)?.reason.includes("fast guard") === true, "aborted by the fast guard");
+        assertEqual(new Set(await traffic()), new Set([FLAKY]), "every session back on the promoted routing");
+        const human = await rolloutsCli(["show", failing.id], env);
+        assert(human.includes("aborted"), "the CLI shows the history");
+        const texts = await eventually("both webhook calls", async () =>
+          hooks.length >= 2 ? hooks.map((hook) => hook.text) : undefined,
+        );
+        assert(
+          texts.some((text) => text.includes("promoted")) && texts.some((text) => text.includes("aborted")),
+          `webhook texts: ${texts.join(" | ")}`,
+        );
+      } finally {
+        await rolled.stop();
+        receiver.close();
+      }
+    },
+  },
+  {
     name: "recording: an Anthropic SDK session is recorded redacted, read back and erased with `npm run records`",
     run: async () => {
       const admin = "adm_smoke_records";
@@ -571,6 +704,11 @@ const scenarios: Scenario[] = [
 /** Runs `npm run keys -- …` (scripts/keys.ts) with `env` and returns what it printed on stdout. */
 function keysCli(args: string[], env: Record<string, string>): Promise<string> {
   return cli("scripts/keys.ts", args, env);
+}
+
+/** Runs `npm run rollouts -- …` (scripts/rollouts.ts) with `env` and returns what it printed on stdout. */
+function rolloutsCli(args: string[], env: Record<string, string>): Promise<string> {
+  return cli("scripts/rollouts.ts", args, env);
 }
 
 /** Runs `npm run records -- …` (scripts/records.ts) with `env` and returns what it printed on stdout. */

@@ -167,7 +167,7 @@ describe("checkRollout: refusals", () => {
   });
 
   it.each([
-    ["step_minutes", 0.5],
+    ["step_minutes", 0.01],
     ["step_minutes", 0],
     ["min_requests", 0],
     ["min_requests", 10.5],

@@ -60,8 +60,9 @@ const NUMBERS: ReadonlyArray<{
   {
     field: "step_minutes",
     fallback: DEFAULT_STEP_MINUTES,
-    valid: (n) => n >= 1,
-    must: "be at least 1 (minutes)",
+    // A fraction of a minute lets a rehearsal (npm run smoke) step in seconds.
+    valid: (n) => n >= 0.05,
+    must: "be at least 0.05 (minutes)",
   },
   {
     field: "min_requests",

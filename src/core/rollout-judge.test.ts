@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ArmStats, emptyArmStats } from "./arm-stats.ts";
-import { TTFB_BUCKETS_SECONDS } from "./outcome-tally.ts";
+import { ARM_TTFB_BUCKETS_SECONDS, type ArmStats, emptyArmStats } from "./arm-stats.ts";
 import { DEFAULT_GUARDS, DEFAULT_STEPS, type Rollout } from "./rollout.ts";
 import {
   errorIncreaseZ,
@@ -66,8 +65,8 @@ function arm(shape: ArmShape = {}): ArmStats {
   stats.requests = requests;
   stats.attempts = attempts;
   stats.failures.server = failures;
-  const bucket = TTFB_BUCKETS_SECONDS.findIndex((upper) => ttfb <= upper);
-  stats.ttfb[bucket === -1 ? TTFB_BUCKETS_SECONDS.length : bucket] = Math.max(0, attempts - failures);
+  const bucket = ARM_TTFB_BUCKETS_SECONDS.findIndex((upper) => ttfb <= upper);
+  stats.ttfb[bucket === -1 ? ARM_TTFB_BUCKETS_SECONDS.length : bucket] = Math.max(0, attempts - failures);
   if (costPerRequest !== null) {
     stats.costUsd = costPerRequest * requests;
     stats.costed = requests;
@@ -362,7 +361,7 @@ describe("judge: the arms are told apart by name", () => {
       fc.property(
         fc.integer({ min: 200, max: 5_000 }),
         fc.nat(1_000),
-        fc.constantFrom(...TTFB_BUCKETS_SECONDS),
+        fc.constantFrom(...ARM_TTFB_BUCKETS_SECONDS),
         fc.double({ min: 0.0001, max: 1, noNaN: true }),
         fc.integer({ min: 0, max: DEFAULT_STEPS.length - 2 }),
         (requests, failureSeed, ttfb, cost, step) => {
@@ -488,13 +487,19 @@ describe("judge: the latency guard", () => {
   it("aborts when the candidate's TTFT p95 is above the ratio", () => {
     const verdict = judge(rollout(), arm({ ttfb: 1 }), arm({ ttfb: 2.5 }), STEP_OVER);
     expect(verdict.action).toBe("abort");
-    expect(reasonOf(verdict)).toBe("candidate TTFT p95 2500 ms is above 1.5 × baseline 1000 ms");
+    expect(reasonOf(verdict)).toBe("candidate TTFT p95 3000 ms is above 1.5 × baseline 1000 ms");
   });
 
   it("passes at or under the ratio", () => {
     expect(judge(rollout(), arm({ ttfb: 1 }), arm({ ttfb: 1 }), STEP_OVER).action).toBe("advance");
     const loose = rollout({ guards: { ...DEFAULT_GUARDS, maxTtftP95Ratio: 2.5 } });
-    expect(judge(loose, arm({ ttfb: 1 }), arm({ ttfb: 2.5 }), STEP_OVER).action).toBe("advance");
+    expect(judge(loose, arm({ ttfb: 1 }), arm({ ttfb: 2 }), STEP_OVER).action).toBe("advance");
+  });
+
+  it("ignores a gap under MIN_TTFT_GAP_MS whatever the ratio", () => {
+    // 25 ms against 100 ms is four times slower, and 75 ms nobody feels.
+    expect(judge(rollout(), arm({ ttfb: 0.025 }), arm({ ttfb: 0.1 }), STEP_OVER).action).toBe("advance");
+    expect(judge(rollout(), arm({ ttfb: 0.025 }), arm({ ttfb: 0.15 }), STEP_OVER).action).toBe("abort");
   });
 
   it("aborts a candidate whose p95 is past the last bucket", () => {

@@ -6,8 +6,7 @@
 // not be significantly worse than the baseline in error rate, time to first byte or cost, or the rollout
 // aborts; and if it is not, the rollout moves to the next step, or at the last one is promoted (or awaits an
 // operator's promotion). The clock is passed in. Pure.
-import { type ArmStats, failuresOf, histogramPercentile } from "./arm-stats.ts";
-import { TTFB_BUCKETS_SECONDS } from "./outcome-tally.ts";
+import { ARM_TTFB_BUCKETS_SECONDS, type ArmStats, failuresOf, histogramPercentile } from "./arm-stats.ts";
 import type { Rollout } from "./rollout.ts";
 
 /** What to do with a rollout now. */
@@ -56,12 +55,14 @@ export const FAST_GUARD_FACTOR = 5;
 export const FAST_GUARD_MIN_MARGIN = 0.05;
 /** The z above which the error-rate increase is significant: one-sided α = 0.01. */
 export const Z_ALPHA = 2.326;
+/** The least TTFT p95 difference the TTFT guard acts on, whatever the ratio. */
+export const MIN_TTFT_GAP_MS = 100;
 
 const NONE: Verdict = { action: "none" };
 
 export function figuresOf(stats: ArmStats): ArmFigures {
   const failures = failuresOf(stats);
-  const p95 = histogramPercentile(stats.ttfb, TTFB_BUCKETS_SECONDS, 0.95);
+  const p95 = histogramPercentile(stats.ttfb, ARM_TTFB_BUCKETS_SECONDS, 0.95);
   return {
     requests: stats.requests,
     attempts: stats.attempts,
@@ -178,7 +179,9 @@ function guardFailure(rollout: Rollout, figures: JudgementFigures): string | nul
   if (
     candidate.ttfbP95Ms !== null &&
     baseline.ttfbP95Ms !== null &&
-    candidate.ttfbP95Ms > maxTtftP95Ratio * baseline.ttfbP95Ms
+    candidate.ttfbP95Ms > maxTtftP95Ratio * baseline.ttfbP95Ms &&
+    // Tens of milliseconds are noise at any ratio: a slower candidate must be slower by something a user feels.
+    candidate.ttfbP95Ms - baseline.ttfbP95Ms >= MIN_TTFT_GAP_MS
   ) {
     return (
       `candidate TTFT p95 ${millis(candidate.ttfbP95Ms)} is above ${maxTtftP95Ratio} × baseline ` +
@@ -209,7 +212,7 @@ function summary(figures: JudgementFigures, alone: boolean): string {
 const percent = (rate: number | null) => (rate === null ? "n/a" : `${(rate * 100).toFixed(1)} %`);
 const points = (fraction: number) => `${(fraction * 100).toFixed(1)} pp`;
 const millis = (ms: number) => {
-  const last = TTFB_BUCKETS_SECONDS[TTFB_BUCKETS_SECONDS.length - 1] ?? 0;
+  const last = ARM_TTFB_BUCKETS_SECONDS[ARM_TTFB_BUCKETS_SECONDS.length - 1] ?? 0;
   return Number.isFinite(ms) ? `${ms} ms` : `over ${last * 1000} ms`;
 };
 const dollars = (usd: number) => `$${usd.toPrecision(3)}`;

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  ARM_TTFB_BUCKETS_SECONDS,
   type ArmStats,
   addArmStats,
   armStatsOf,
@@ -345,7 +346,7 @@ describe("armStatsOf", () => {
       "s",
     );
     expect(stats.ttfb.reduce((a, b) => a + b, 0)).toBe(1);
-    expect(stats.ttfb[TTFB_BUCKETS_SECONDS.indexOf(1)]).toBe(1);
+    expect(stats.ttfb[ARM_TTFB_BUCKETS_SECONDS.indexOf(0.75)]).toBe(1);
     expect(stats.duration.reduce((a, b) => a + b, 0)).toBe(1);
     expect(stats.costUsd).toBe(0.002);
     expect(stats.costed).toBe(1);

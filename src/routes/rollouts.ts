@@ -34,8 +34,8 @@ const FIELDS = {
     ),
   ),
   step_minutes: v.pipe(
-    v.optional(positive("minutes")),
-    v.description("How long each step lasts (default 15)."),
+    v.optional(v.pipe(v.number("must be a number of minutes"), v.minValue(0.05, "must be at least 0.05"))),
+    v.description("How long each step lasts, in minutes (default 15; a fraction for a rehearsal)."),
   ),
   min_requests: v.pipe(
     v.optional(positive("requests")),

@@ -121,6 +121,22 @@ describe("a rollout", () => {
     forgetView(router);
     expect(new Set(await traffic(router, CLIENTS.slice(100, 110)))).toEqual(new Set([BETA]));
 
+    const statusJson = await router.call("/status", {
+      headers: { authorization: `Bearer ${ADMIN}`, accept: "application/json" },
+    });
+    const status = (await statusJson.json()) as { rollouts: RolloutView[] };
+    expect(status.rollouts).toEqual([
+      expect.objectContaining({
+        id,
+        state: "promoted",
+        arms: expect.objectContaining({ candidate: expect.anything() }),
+      }),
+    ]);
+    const page = await (
+      await router.call("/status", { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
+    expect(page).toContain(`data-rollout="${id}"`);
+    expect(page).toContain('data-arm="candidate"');
     const metrics = await router.call("/metrics", { headers: { authorization: `Bearer ${ADMIN}` } });
     const families = parsePrometheusTextFormat(await metrics.text());
     const weight = families.find((family) => family.name === "chutes_autopilot_rollout_weight");

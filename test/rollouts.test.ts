@@ -151,8 +151,12 @@ describe("a rollout", () => {
 
   it("aborts at the next judgement when the candidate starts failing, calls the webhook, keeps the history", async () => {
     const router = configuredRouter(VARS);
+    // The webhook's first delivery fails; the next judgement past its backoff delivers it.
     const hooks: Array<{ text: string }> = [];
+    let webhookCalls = 0;
     stub().on(WEBHOOK, async (request) => {
+      webhookCalls += 1;
+      if (webhookCalls === 1) return jsonResponse({ error: "busy" }, 500);
       hooks.push((await request.json()) as { text: string });
       return jsonResponse({ ok: true });
     });
@@ -180,9 +184,14 @@ describe("a rollout", () => {
     serveUpstream(stub(), { [ALPHA]: healthyJson(), [GAMMA]: status(503, "{}") });
     await traffic(router, CLIENTS.slice(0, 200));
     expect(calledModels(stub())).toContain(GAMMA);
-    await judge(Date.now());
+    const abortedAtMs = Date.now();
+    await judge(abortedAtMs);
     const view = await rollout(router, id);
     expect(view).toMatchObject({ state: "aborted", weight: 0 });
+    expect(hooks).toEqual([]);
+    await judge(abortedAtMs + 5_000);
+    expect(webhookCalls).toBe(1);
+    await judge(abortedAtMs + 11_000);
     const aborted = view.events.at(-1);
     expect(aborted?.kind).toBe("aborted");
     expect(aborted?.reason).toMatch(/fast guard/);

@@ -3,8 +3,7 @@
 // schemas /openapi.json is generated from; keys are shown as key-views.ts shows them. A key's secret is
 // returned once, when it is made; only its hash is kept.
 import { Hono } from "hono";
-import { describeRoute, resolver, validator } from "hono-openapi";
-import type * as v from "valibot";
+import { describeRoute, validator } from "hono-openapi";
 import type { AppEnv } from "../app-env.ts";
 import { isAllowedKey, presentedKey } from "../core/api-keys.ts";
 import { FailureError } from "../core/failure.ts";
@@ -29,24 +28,9 @@ import {
 } from "./admin-schemas.ts";
 import { requireConfig } from "./config-guard.ts";
 import { describe, listKeys, toView } from "./key-views.ts";
+import { invalidInput, jsonContent } from "./openapi-shared.ts";
 import { recordRoutes } from "./records.ts";
 import { rolloutRoutes } from "./rollouts.ts";
-
-/** Bad bodies answer 400 `invalid_request` naming the field, like every other refusal. */
-function invalidBody(result: { success: boolean; error?: unknown }): void {
-  if (result.success) return;
-  const issues = (result.error ?? []) as ReadonlyArray<{ message: string; path?: ReadonlyArray<unknown> }>;
-  const first = issues[0];
-  const field = (first?.path ?? [])
-    .map((item) =>
-      typeof item === "object" && item !== null && "key" in item ? String(item.key) : String(item),
-    )
-    .join(".");
-  throw new FailureError({
-    kind: "invalid_request",
-    message: first ? `${field === "" ? "body" : field}: ${first.message}` : "invalid body",
-  });
-}
 
 /** A key cannot be set to record `redacted` while the router has no RECORDING_REDACTION_KEY to redact with. */
 function canRedact(config: { recording: { redactionKey: string | null } }, level: string | null | undefined) {
@@ -57,10 +41,6 @@ function canRedact(config: { recording: { redactionKey: string | null } }, level
     });
 }
 
-const json = (description: string, schema: v.GenericSchema) => ({
-  description,
-  content: { "application/json": { schema: resolver(schema) } },
-});
 const ERRORS = {
   400: { description: "A field is invalid (OpenAI error shape, code `invalid_request`)." },
   401: { description: "Missing or wrong admin key." },
@@ -83,9 +63,9 @@ adminRoutes.post(
     tags: ["admin"],
     summary: "Create a managed key",
     security: [{ adminKey: [] }],
-    responses: { 201: json("The key, with its secret shown this once.", KEY_WITH_SECRET), ...ERRORS },
+    responses: { 201: jsonContent("The key, with its secret shown this once.", KEY_WITH_SECRET), ...ERRORS },
   }),
-  validator("json", CREATE_KEY, invalidBody),
+  validator("json", CREATE_KEY, invalidInput),
   async (c) => {
     const body = c.req.valid("json");
     canRedact(c.get("config"), body.recording);
@@ -114,7 +94,7 @@ adminRoutes.get(
     tags: ["admin"],
     summary: "List managed keys",
     security: [{ adminKey: [] }],
-    responses: { 200: json("Every key, oldest first.", KEY_LIST), 401: ERRORS[401], 404: ERRORS[404] },
+    responses: { 200: jsonContent("Every key, oldest first.", KEY_LIST), 401: ERRORS[401], 404: ERRORS[404] },
   }),
   async (c) => c.json({ object: "list" as const, data: await listKeys(c.env) }),
 );
@@ -125,7 +105,7 @@ adminRoutes.get(
     tags: ["admin"],
     summary: "Read a managed key: limits, spend this period, requests, tokens, last use",
     security: [{ adminKey: [] }],
-    responses: { 200: json("The key.", KEY_VIEW), 401: ERRORS[401], 404: ERRORS[404] },
+    responses: { 200: jsonContent("The key.", KEY_VIEW), 401: ERRORS[401], 404: ERRORS[404] },
   }),
   async (c) => c.json(await describe(c.env, c.req.param("id"))),
 );
@@ -136,9 +116,9 @@ adminRoutes.patch(
     tags: ["admin"],
     summary: "Change a key's name or limits (null clears a limit)",
     security: [{ adminKey: [] }],
-    responses: { 200: json("The key as changed.", KEY_VIEW), ...ERRORS },
+    responses: { 200: jsonContent("The key as changed.", KEY_VIEW), ...ERRORS },
   }),
-  validator("json", UPDATE_KEY, invalidBody),
+  validator("json", UPDATE_KEY, invalidInput),
   async (c) => {
     const id = c.req.param("id");
     const body = c.req.valid("json");
@@ -155,7 +135,7 @@ adminRoutes.delete(
     tags: ["admin"],
     summary: "Revoke a key: every isolate refuses it within 5 s",
     security: [{ adminKey: [] }],
-    responses: { 200: json("The revoked key.", KEY_VIEW), 401: ERRORS[401], 404: ERRORS[404] },
+    responses: { 200: jsonContent("The revoked key.", KEY_VIEW), 401: ERRORS[401], 404: ERRORS[404] },
   }),
   async (c) => {
     const id = c.req.param("id");
@@ -169,9 +149,12 @@ adminRoutes.post(
     tags: ["admin"],
     summary: "Issue a new secret; the old one keeps working for grace_seconds",
     security: [{ adminKey: [] }],
-    responses: { 200: json("The key with its new secret, shown this once.", KEY_WITH_SECRET), ...ERRORS },
+    responses: {
+      200: jsonContent("The key with its new secret, shown this once.", KEY_WITH_SECRET),
+      ...ERRORS,
+    },
   }),
-  validator("json", ROTATE_KEY, invalidBody),
+  validator("json", ROTATE_KEY, invalidInput),
   async (c) => {
     const id = c.req.param("id");
     const { grace_seconds: graceSeconds } = c.req.valid("json");

@@ -17,6 +17,7 @@ import {
   readRecord,
   readSession,
 } from "../state/records-store.ts";
+import { invalidInput, jsonContent } from "./openapi-shared.ts";
 
 const isoTime = (what: string) =>
   v.pipe(
@@ -119,24 +120,11 @@ const RECORD_LIST = v.object({
   next_cursor: v.nullable(v.string()),
 });
 
-const json = (description: string, schema: v.GenericSchema) => ({
-  description,
-  content: { "application/json": { schema: resolver(schema) } },
-});
 const ERRORS = {
   400: { description: "A query parameter is invalid (OpenAI error shape, code `invalid_request`)." },
   401: { description: "Missing or wrong admin key." },
   404: { description: "No such record or session, or the admin API is off (ADMIN_API_KEY unset)." },
 };
-
-function invalidQuery(result: { success: boolean; error?: unknown }): void {
-  if (result.success) return;
-  const first = (
-    result.error as ReadonlyArray<{ message: string; path?: ReadonlyArray<{ key: unknown }> }>
-  )[0];
-  const field = first?.path?.map((item) => String(item.key)).join(".") ?? "query";
-  throw new FailureError({ kind: "invalid_request", message: `${field}: ${first?.message ?? "invalid"}` });
-}
 
 function filterOf(
   query: v.InferOutput<typeof EXPORT_QUERY> | v.InferOutput<typeof RECORD_QUERY>,
@@ -163,9 +151,9 @@ recordRoutes.get(
     tags: ["records"],
     summary: "Search the records, newest first",
     security: [{ adminKey: [] }],
-    responses: { 200: json("A page of records.", RECORD_LIST), ...ERRORS },
+    responses: { 200: jsonContent("A page of records.", RECORD_LIST), ...ERRORS },
   }),
-  validator("query", RECORD_QUERY, invalidQuery),
+  validator("query", RECORD_QUERY, invalidInput),
   async (c) => {
     const query = c.req.valid("query");
     const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor);
@@ -190,7 +178,7 @@ recordRoutes.get(
       ...ERRORS,
     },
   }),
-  validator("query", EXPORT_QUERY, invalidQuery),
+  validator("query", EXPORT_QUERY, invalidInput),
   (c) => {
     const query = c.req.valid("query");
     const records = exportRecords(c.env, filterOf(query), query.bodies === "true");
@@ -220,7 +208,7 @@ recordRoutes.get(
     tags: ["records"],
     summary: "Read one record, with its bodies when its level kept them",
     security: [{ adminKey: [] }],
-    responses: { 200: json("The record.", RECORD_WITH_BODY), ...ERRORS },
+    responses: { 200: jsonContent("The record.", RECORD_WITH_BODY), ...ERRORS },
   }),
   async (c) => {
     const record = await readRecord(c.env, c.req.param("id"));
@@ -235,14 +223,14 @@ recordRoutes.delete(
     summary: "Erase every record of a key or of a session: index rows, bodies and stored messages",
     security: [{ adminKey: [] }],
     responses: {
-      200: json(
+      200: jsonContent(
         "What was erased.",
         v.object({ object: v.literal("erasure"), records: v.number(), objects: v.number() }),
       ),
       ...ERRORS,
     },
   }),
-  validator("query", ERASE_QUERY, invalidQuery),
+  validator("query", ERASE_QUERY, invalidInput),
   async (c) => {
     const { key_id: keyId, session } = c.req.valid("query");
     if ((keyId === undefined) === (session === undefined))
@@ -263,7 +251,7 @@ recordRoutes.get(
     security: [{ adminKey: [] }],
     responses: { 200: { description: "The session." }, ...ERRORS },
   }),
-  validator("query", v.object({ key_id: FILTERS.key_id }), invalidQuery),
+  validator("query", v.object({ key_id: FILTERS.key_id }), invalidInput),
   async (c) => {
     const session = c.req.param("id");
     const records = await readSession(c.env, session, c.req.valid("query").key_id);

@@ -3,13 +3,14 @@
 // every write against the allowlist, the aliases and the rollouts already running. Mounted inside the admin
 // routes, so the admin key check applies; /openapi.json documents them from the schemas here.
 import { Hono } from "hono";
-import { describeRoute, resolver, validator } from "hono-openapi";
+import { describeRoute, validator } from "hono-openapi";
 import * as v from "valibot";
 import type { AppEnv } from "../app-env.ts";
 import type { RolloutEvent } from "../control/rollouts.ts";
 import { FailureError } from "../core/failure.ts";
 import type { ArmFigures } from "../core/rollout-judge.ts";
 import { controlPlaneStub, type RolloutDetail, type RolloutWrite } from "../state/control-plane.ts";
+import { invalidInput, jsonContent } from "./openapi-shared.ts";
 
 const positive = (what: string) =>
   v.pipe(
@@ -186,19 +187,6 @@ function answered(write: RolloutWrite): RolloutView {
   throw new FailureError({ kind: "invalid_request", message: write.message });
 }
 
-function invalidBody(result: { success: boolean; error?: unknown }): void {
-  if (result.success) return;
-  const first = (
-    result.error as ReadonlyArray<{ message: string; path?: ReadonlyArray<{ key: unknown }> }>
-  )[0];
-  const field = first?.path?.map((item) => String(item.key)).join(".") ?? "body";
-  throw new FailureError({ kind: "invalid_request", message: `${field}: ${first?.message ?? "invalid"}` });
-}
-
-const json = (description: string, schema: v.GenericSchema) => ({
-  description,
-  content: { "application/json": { schema: resolver(schema) } },
-});
 const ERRORS = {
   400: {
     description: "A field is invalid: unknown model, steps that do not rise, … (code `invalid_request`).",
@@ -216,9 +204,9 @@ rolloutRoutes.post(
     tags: ["rollouts"],
     summary: "Start a rollout: a share of the sessions asking for `match` go to `candidate`, step by step",
     security: [{ adminKey: [] }],
-    responses: { 201: json("The rollout, running at its first step.", ROLLOUT_VIEW), ...ERRORS },
+    responses: { 201: jsonContent("The rollout, running at its first step.", ROLLOUT_VIEW), ...ERRORS },
   }),
-  validator("json", CREATE_ROLLOUT, invalidBody),
+  validator("json", CREATE_ROLLOUT, invalidInput),
   async (c) => {
     const write = await controlPlaneStub(c.env).createRollout(c.req.valid("json"), Date.now());
     return c.json(answered(write), 201);
@@ -232,7 +220,7 @@ rolloutRoutes.get(
     summary: "List rollouts with their arms this step",
     security: [{ adminKey: [] }],
     responses: {
-      200: json("Every rollout, oldest first.", ROLLOUT_LIST),
+      200: jsonContent("Every rollout, oldest first.", ROLLOUT_LIST),
       401: ERRORS[401],
       404: ERRORS[404],
     },
@@ -249,7 +237,7 @@ rolloutRoutes.get(
     tags: ["rollouts"],
     summary: "Read a rollout: its arms side by side this step, and every change with its figures",
     security: [{ adminKey: [] }],
-    responses: { 200: json("The rollout.", ROLLOUT_VIEW), 401: ERRORS[401], 404: ERRORS[404] },
+    responses: { 200: jsonContent("The rollout.", ROLLOUT_VIEW), 401: ERRORS[401], 404: ERRORS[404] },
   }),
   async (c) => {
     const detail = await controlPlaneStub(c.env).getRollout(c.req.param("id"));
@@ -264,9 +252,9 @@ rolloutRoutes.patch(
     tags: ["rollouts"],
     summary: "Change a rollout's candidate, steps, floors, guards or promotion (not its match)",
     security: [{ adminKey: [] }],
-    responses: { 200: json("The rollout as changed.", ROLLOUT_VIEW), ...ERRORS },
+    responses: { 200: jsonContent("The rollout as changed.", ROLLOUT_VIEW), ...ERRORS },
   }),
-  validator("json", UPDATE_ROLLOUT, invalidBody),
+  validator("json", UPDATE_ROLLOUT, invalidInput),
   async (c) => {
     const write = await controlPlaneStub(c.env).updateRollout(
       c.req.param("id"),
@@ -289,7 +277,7 @@ for (const action of ["pause", "resume", "abort", "promote"] as const) {
         promote: "Promote: the candidate becomes the routing for `match`",
       }[action],
       security: [{ adminKey: [] }],
-      responses: { 200: json("The rollout.", ROLLOUT_VIEW), ...ERRORS },
+      responses: { 200: jsonContent("The rollout.", ROLLOUT_VIEW), ...ERRORS },
     }),
     async (c) => {
       const write = await controlPlaneStub(c.env).actOnRollout(c.req.param("id"), action, Date.now());

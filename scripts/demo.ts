@@ -62,6 +62,13 @@ Every request is recorded, bodies redacted (RECORDING=redacted). The first one, 
   curl ${stack.routerUrl}/admin/records/${recordId} -H 'authorization: Bearer ${ADMIN_KEY}'
   Recent requests in a browser: ${stack.routerUrl}/status/requests
 
+Move a share of sessions to another model, step by step, rolled back if it does worse (demo-key is one
+session, so send with several keys or Claude Code sessions to see both arms):
+
+  ROUTER_URL=${stack.routerUrl} ADMIN_API_KEY=${ADMIN_KEY} npm run rollouts -- create --name trial \\
+    --match chutesai/AutoPilot --candidate fake/flaky-model --steps 50,100 --step-minutes 0.5 --min-requests 10 --min-sessions 2
+  ROUTER_URL=${stack.routerUrl} ADMIN_API_KEY=${ADMIN_KEY} npm run rollouts -- list
+
 Stream a chat completion through the AutoPilot alias:
 
   curl -N ${base}/chat/completions \\

@@ -38,7 +38,16 @@ const PROFILES = {
 } as const;
 type ProfileName = keyof typeof PROFILES;
 const MODEL = "fake/fast-model";
-const MANAGED_BINDINGS = { ADMIN_API_KEY: "bench-admin-key", UPSTREAM_API_KEY: "cpk_bench_upstream" };
+// BENCH_RECORDING=off|metadata|redacted|full runs the routers at that recording level (default: the shipped
+// one, metadata), to set recording's cost beside the rest.
+const RECORDING_BINDINGS: Record<string, string> = process.env.BENCH_RECORDING
+  ? { RECORDING: process.env.BENCH_RECORDING, RECORDING_REDACTION_KEY: "bench-redaction-key" }
+  : {};
+const MANAGED_BINDINGS = {
+  ADMIN_API_KEY: "bench-admin-key",
+  UPSTREAM_API_KEY: "cpk_bench_upstream",
+  ...RECORDING_BINDINGS,
+};
 const MODES = {
   direct: MODEL,
   list: `${MODEL},fake/flaky-model`,
@@ -81,7 +90,7 @@ try {
   const routerScript = await bundleWorker("src/index.ts", join(buildDir, "router"));
   const countingScript = await bundleWorker("bench/count-entry.ts", join(buildDir, "counting"));
   const before = workerdChildren();
-  const router = await startRouter(routerScript, fake.url);
+  const router = await startRouter(routerScript, fake.url, undefined, RECORDING_BINDINGS);
   cleanups.push(() => router.stop());
   const routerPids = [...workerdChildren()].filter((pid) => !before.has(pid));
   const passthrough = await startPassthrough(fake.url);
@@ -340,7 +349,7 @@ function renderMarkdown(report: {
   const lines: string[] = [
     "# Benchmarks",
     "",
-    `Measured ${report.startedAt} by \`npm run bench\` in ${report.durationS} s on ${report.machine.cpu} (${report.machine.cores} cores, ${report.machine.memoryGiB} GiB), Node ${report.machine.node}.`,
+    `Measured ${report.startedAt} by \`npm run bench\` in ${report.durationS} s on ${report.machine.cpu} (${report.machine.cores} cores, ${report.machine.memoryGiB} GiB), Node ${report.machine.node}; the routers record at ${process.env.BENCH_RECORDING ?? "the shipped RECORDING (metadata)"}.`,
     `Every process on one machine over loopback: the load client and the fake Chutes (separate Node processes), and workerd (Miniflare) for (b) and (c). Each cell is the median of ${report.machine.runs} runs after a warm-up; latencies in milliseconds, client-side, full response; TTFB is time to the first body byte of a streamed request.`,
     "",
     "How to read it: the load client, the fake and workerd share two cores, so from c=16 on every target is CPU-bound and these cells measure contention as much as the router; run-to-run spread there is several milliseconds, larger than the +1 ms p50 target. The per-request cost shows at c=1 (router minus (b)) and as CPU per request in the c=64 throughput ratio.",

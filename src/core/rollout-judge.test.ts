@@ -140,9 +140,13 @@ describe("judge: the fast guard", () => {
     const few = FAST_GUARD_MIN_REQUESTS - 1;
     // A candidate failing every attempt, but too few of them.
     expect(judge(rollout(), arm(), arm({ requests: few, failures: few }), MID_STEP).action).toBe("none");
-    // A baseline too small to compare with (tiny traffic, or weight 100): no fast guard at all.
-    expect(judge(rollout(), arm({ requests: few }), arm({ failures: 400 }), MID_STEP).action).toBe("none");
-    expect(judge(rollout(), EMPTY(), arm({ failures: 400 }), MID_STEP).action).toBe("none");
+    // A baseline too small to compare with (tiny traffic, or weight 100): the margin is an absolute ceiling.
+    const alone = judge(rollout(), arm({ requests: few }), arm({ failures: 400 }), MID_STEP);
+    expect(alone.action).toBe("abort");
+    expect(reasonOf(alone)).toContain("with no baseline to compare (fast guard)");
+    expect(judge(rollout(), EMPTY(), arm({ failures: 400 }), MID_STEP).action).toBe("abort");
+    // Under the ceiling, with no baseline: nothing to say mid-step.
+    expect(judge(rollout(), EMPTY(), arm({ requests: 400, failures: 10 }), MID_STEP).action).toBe("none");
     const enough = FAST_GUARD_MIN_REQUESTS;
     expect(
       judge(rollout(), arm({ requests: enough }), arm({ requests: enough, failures: enough }), MID_STEP)

@@ -112,9 +112,9 @@ export function judge(rollout: Rollout, baseline: ArmStats, candidate: ArmStats,
 
   // At weight 100 every session with a sticky key is in the candidate arm: the baseline only has what is left
   // (requests without a key), too little and too different to compare with. So at 100 the baseline's floors
-  // and the comparative guards are skipped, the fast guard (above) still runs when the baseline has enough
-  // attempts, and the step passes once the candidate met its own floors: it already passed the comparisons at
-  // every lower step.
+  // and the comparative guards are skipped, the fast guard (above) still runs (against an absolute ceiling
+  // when the baseline has too few attempts), and the step passes once the candidate met its own floors: it
+  // already passed the comparisons at every lower step.
   const alone = rollout.weight >= 100;
   const missing = [...shortfalls("candidate", figures.candidate, rollout)];
   if (!alone) missing.unshift(...shortfalls("baseline", figures.baseline, rollout));
@@ -138,10 +138,14 @@ export function judge(rollout: Rollout, baseline: ArmStats, candidate: ArmStats,
 /** The reason for a gross breach of the error rate, if there is one and both arms have enough attempts. */
 function fastGuardBreach(figures: JudgementFigures, delta: number): string | null {
   const { baseline, candidate } = figures;
-  if (candidate.attempts < FAST_GUARD_MIN_REQUESTS || baseline.attempts < FAST_GUARD_MIN_REQUESTS)
-    return null;
-  if (candidate.errorRate === null || baseline.errorRate === null) return null;
+  if (candidate.attempts < FAST_GUARD_MIN_REQUESTS || candidate.errorRate === null) return null;
   const margin = Math.max(FAST_GUARD_FACTOR * delta, FAST_GUARD_MIN_MARGIN);
+  // With no baseline worth comparing (at weight 100 it only has the requests without a session), the margin
+  // becomes an absolute ceiling: a candidate failing that often on its own is rolled back all the same.
+  if (baseline.attempts < FAST_GUARD_MIN_REQUESTS || baseline.errorRate === null) {
+    if (candidate.errorRate < margin) return null;
+    return `candidate error rate ${percent(candidate.errorRate)} ≥ ${points(margin)} with no baseline to compare (fast guard)`;
+  }
   if (candidate.errorRate < baseline.errorRate + margin) return null;
   return (
     `candidate error rate ${percent(candidate.errorRate)} ≥ baseline ${percent(baseline.errorRate)}` +

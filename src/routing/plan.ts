@@ -1,7 +1,8 @@
 // Stage 2, plan: which models this request will try, in order, and what to ask each for (docs/contract.md
 // §3–§5, §16). Reads the isolate's cached view and sticky cache; direct mode never waits on a Durable Object,
 // alias waits only when its isolate has no view yet, and alias and list wait on a sticky shard only on a local
-// sticky-cache miss. In alias and list modes, models the request does not fit are left out.
+// sticky-cache miss. In alias and list modes, models the request does not fit are left out. A rollout on the
+// requested model (§18) first decides, by the request's session, which model it is routed as.
 import { type CandidatePlanInput, modeModels, planCandidates, probeCandidates } from "../core/candidates.ts";
 import { type LearnedLimit, UNKNOWN_CAPABILITIES, withLimit } from "../core/capabilities.ts";
 import type { Failure } from "../core/failure.ts";
@@ -124,19 +125,18 @@ export function capabilityLookup(
 
 /**
  * The model this request is routed as (docs/contract.md §18): the client's, or what a promoted rollout made of
- * it, or a running rollout's candidate when the request's session is in its candidate arm. The rollouts come with the cached view, so this asks no object; an
- * isolate without a view yet routes as the client asked.
+ * it, or a running rollout's candidate when the request's session is in its candidate arm. The rollouts come
+ * with the cached view, so this asks no object; an isolate without a view yet loads one for an alias (which
+ * waits for one anyway) and routes a model or a list as the client asked.
  */
 async function rolloutArm(
   ctx: RoutingContext,
   request: RoutingRequest,
   trace: RoutingTrace,
 ): Promise<string> {
-  // An alias request waits for a view anyway: one that has none yet loads it first, to split by it.
+  const { aliasModel, teeAliasModel } = ctx.config.modes;
   let cached = ctx.isolate.views.peek(ctx.startedMs, ctx.waitUntil);
-  if (!cached && request.model === ctx.config.modes.aliasModel)
-    cached = await ctx.isolate.views.loadForRequest(ctx.startedMs, ctx.waitUntil);
-  if (!cached && request.model === ctx.config.modes.teeAliasModel)
+  if (!cached && (request.model === aliasModel || request.model === teeAliasModel))
     cached = await ctx.isolate.views.loadForRequest(ctx.startedMs, ctx.waitUntil);
   const routes = cached?.view.rollouts;
   const { base, live: rollout } = routeFor(routes, request.model);

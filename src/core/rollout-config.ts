@@ -106,6 +106,20 @@ const NUMBERS: ReadonlyArray<{
 const refuse = (field: string, message: string): RolloutCheck => ({ ok: false, field, message });
 
 /** The rollout `input` describes, defaults filled in, or why it cannot be written. */
+/** The rollout, other than `exceptId`, that splits `match` now (running or paused), if any. */
+export function splitting<R extends Pick<Rollout, "id" | "match" | "state">>(
+  rollouts: readonly R[],
+  match: string,
+  exceptId?: string,
+): R | undefined {
+  return rollouts.find(
+    (other) =>
+      other.match === match &&
+      (other.state === "running" || other.state === "paused") &&
+      other.id !== exceptId,
+  );
+}
+
 export function checkRollout(input: RolloutInput, ctx: RolloutCheckContext): RolloutCheck {
   const text: Record<"name" | "match" | "candidate", string> = { name: "", match: "", candidate: "" };
   for (const field of ["name", "match", "candidate"] as const) {
@@ -144,12 +158,7 @@ export function checkRollout(input: RolloutInput, ctx: RolloutCheckContext): Rol
   if (promote !== "auto" && promote !== "manual")
     return refuse("promote", `promote must be "auto" or "manual"`);
 
-  const clash = ctx.running.find(
-    (other) =>
-      other.match === match &&
-      (other.state === "running" || other.state === "paused") &&
-      other.id !== ctx.exceptId,
-  );
+  const clash = splitting(ctx.running, match, ctx.exceptId);
   if (clash) {
     return refuse(
       "match",

@@ -24,7 +24,7 @@ import type { OutcomeDigest } from "../core/outcome-digest.ts";
 import { digestReports } from "../core/outcome-digest.ts";
 import type { CounterDelta } from "../core/outcome-tally.ts";
 import type { Rollout } from "../core/rollout.ts";
-import { checkRollout, type RolloutInput } from "../core/rollout-config.ts";
+import { checkRollout, type RolloutInput, splitting } from "../core/rollout-config.ts";
 import { figuresOf } from "../core/rollout-judge.ts";
 import { buildView, type Feeds, type RoutingView } from "../core/snapshot.ts";
 import { ControlPlaneStore } from "./control-plane-store.ts";
@@ -133,9 +133,7 @@ export class ControlPlane extends DurableObject<Env> {
 
   /** Creates a rollout after checking it against the allowlist, the aliases and the rollouts running. */
   createRollout(input: RolloutInput, nowMs: number): RolloutWrite {
-    const clash = this.#rollouts
-      .loadRollouts()
-      .find((each) => each.match === input.match && (each.state === "running" || each.state === "paused"));
+    const clash = splitting(this.#rollouts.loadRollouts(), input.match);
     if (clash)
       return {
         ok: false,
@@ -208,14 +206,7 @@ export class ControlPlane extends DurableObject<Env> {
     const rollout = this.#rollouts.loadRollouts().find((each) => each.id === id);
     if (!rollout) return { ok: false, status: 404, message: id };
     if (action === "resume" && rollout.state === "aborted") {
-      const clash = this.#rollouts
-        .loadRollouts()
-        .find(
-          (each) =>
-            each.id !== id &&
-            each.match === rollout.match &&
-            (each.state === "running" || each.state === "paused"),
-        );
+      const clash = splitting(this.#rollouts.loadRollouts(), rollout.match, id);
       if (clash)
         return { ok: false, status: 409, message: `rollout ${clash.id} already splits ${rollout.match}` };
     }

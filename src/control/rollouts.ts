@@ -2,7 +2,7 @@
 // a clock passed in: operators' actions (pause, resume, abort, promote), the alarm's judgement of each step from
 // the arms' per-minute stats, the events every change leaves, the webhook deliveries owed for aborts and
 // promotions, and the routes the routing view carries to every isolate.
-import { type ArmStats, addArmStats, emptyArmStats } from "../core/arm-stats.ts";
+import type { ArmStats } from "../core/arm-stats.ts";
 import type { Rollout, RolloutRoute } from "../core/rollout.ts";
 import { type JudgementFigures, judge } from "../core/rollout-judge.ts";
 
@@ -197,9 +197,4 @@ export function act(
 /** Records a new rollout's creation. */
 export function created(store: RolloutStore, rollout: Rollout, nowMs: number): void {
   record(store, rollout, "created", `created at ${rollout.weight} %`, null, nowMs);
-}
-
-/** Sums stats (for callers that read several minutes). */
-export function sumStats(rows: readonly ArmStats[]): ArmStats {
-  return rows.reduce((sum, row) => addArmStats(sum, row), emptyArmStats());
 }

@@ -37,7 +37,7 @@ export function effectiveLevel(
 export type Protocol = "openai.chat" | "openai.completions" | "anthropic.messages";
 
 /** Whether a record's bodies were kept, and if not, why. */
-export type BodiesKept = "kept" | "none" | "redaction_failed" | "too_large";
+export type BodiesKept = "kept" | "none" | "redaction_failed";
 
 export interface RecordUsage {
   promptTokens: number;

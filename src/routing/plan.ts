@@ -141,12 +141,7 @@ async function rolloutArm(
   const routes = cached?.view.rollouts;
   const { base, live: rollout } = routeFor(routes, request.model);
   if (!rollout) return base;
-  const source = stickySource(request.identity, ctx.config.sticky.trustProxyHeaders);
-  const session = !source
-    ? null
-    : source.kind === "auth"
-      ? stickyKey(source, await ctx.isolate.hashes.of(source.token))
-      : stickyKey(source, null);
+  const session = await sessionKeyOf(ctx, request);
   const arm = armFor(rollout, session);
   trace.rollout = { rollout: rollout.id, arm, session: session === null ? null : sessionTag(session) };
   return arm === "candidate" ? rollout.candidate : base;
@@ -159,6 +154,11 @@ async function stickyKeyOf(
   mode: RoutingMode,
 ): Promise<string | null> {
   if (mode.kind === "direct" || ctx.config.sticky.ttlSeconds === 0) return null;
+  return sessionKeyOf(ctx, request);
+}
+
+/** The key that tells the client's session apart (§5), in any mode: what stickiness and rollouts go by. */
+async function sessionKeyOf(ctx: RoutingContext, request: RoutingRequest): Promise<string | null> {
   const source = stickySource(request.identity, ctx.config.sticky.trustProxyHeaders);
   if (!source) return null;
   if (source.kind !== "auth") return stickyKey(source, null);

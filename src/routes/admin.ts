@@ -5,7 +5,6 @@
 import { Hono } from "hono";
 import { describeRoute, validator } from "hono-openapi";
 import type { AppEnv } from "../app-env.ts";
-import { isAllowedKey, presentedKey } from "../core/api-keys.ts";
 import { FailureError } from "../core/failure.ts";
 import {
   hashSecret,
@@ -29,6 +28,7 @@ import {
 import { requireConfig } from "./config-guard.ts";
 import { describe, listKeys, toView } from "./key-views.ts";
 import { invalidInput, jsonContent } from "./openapi-shared.ts";
+import { requireAdminKey } from "./operator-auth.ts";
 import { recordRoutes } from "./records.ts";
 import { rolloutRoutes } from "./rollouts.ts";
 
@@ -49,13 +49,7 @@ const ERRORS = {
 
 export const adminRoutes = new Hono<AppEnv>();
 
-adminRoutes.use("/admin/*", requireConfig, async (c, next) => {
-  const admin = c.get("config").auth.adminApiKey;
-  if (admin === null) throw new FailureError({ kind: "admin_disabled" });
-  if (!isAllowedKey(presentedKey(c.req.header("authorization") ?? null), [admin]))
-    throw new FailureError({ kind: "invalid_api_key", challenge: "none" });
-  await next();
-});
+adminRoutes.use("/admin/*", requireConfig, requireAdminKey("none"));
 
 adminRoutes.post(
   "/admin/keys",

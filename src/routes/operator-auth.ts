@@ -14,3 +14,17 @@ export const requireOperatorKey = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+
+/**
+ * The admin key, and nothing else, opens what only the operator may see (/admin/*, the records pages): 404
+ * `admin_disabled` without ADMIN_API_KEY. `challenge: "basic"` asks a browser to log in.
+ */
+export function requireAdminKey(challenge: "none" | "basic") {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const admin = c.get("config").auth.adminApiKey;
+    if (admin === null) throw new FailureError({ kind: "admin_disabled" });
+    if (!isAllowedKey(presentedKey(c.req.header("authorization") ?? null), [admin]))
+      throw new FailureError({ kind: "invalid_api_key", challenge });
+    await next();
+  });
+}

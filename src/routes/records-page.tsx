@@ -2,14 +2,13 @@
 // status page, and GET /status/requests/{id}: one record with its bodies when kept. Server-rendered, no client
 // script. Records can hold prompts, so both need ADMIN_API_KEY (the browser's login prompt, HTTP Basic).
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
 import type { AppEnv } from "../app-env.ts";
-import { isAllowedKey, presentedKey } from "../core/api-keys.ts";
 import { FailureError } from "../core/failure.ts";
 import { listRecords, type RecordView, type RecordWithBody, readRecord } from "../state/records-store.ts";
 import { requireConfig } from "./config-guard.ts";
+import { requireAdminKey } from "./operator-auth.ts";
 
 const RECENT = 100;
 
@@ -26,14 +25,6 @@ td.num, th.num { text-align: right; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 @media (max-width: 640px) { body { padding: 8px; font-size: 12px; } .wide { display: none; } }
 `;
-
-const requireAdminKey = createMiddleware<AppEnv>(async (c, next) => {
-  const admin = c.get("config").auth.adminApiKey;
-  if (admin === null) throw new FailureError({ kind: "admin_disabled" });
-  if (!isAllowedKey(presentedKey(c.req.header("authorization") ?? null), [admin]))
-    throw new FailureError({ kind: "invalid_api_key", challenge: "basic" });
-  await next();
-});
 
 const tokens = (record: RecordView) =>
   record.usage ? `${record.usage.prompt_tokens} / ${record.usage.completion_tokens}` : "";
@@ -134,12 +125,12 @@ const RecordPage: FC<{ record: RecordWithBody }> = ({ record }) => {
 
 export const recordsPageRoutes = new Hono<AppEnv>();
 
-recordsPageRoutes.get("/status/requests", requireConfig, requireAdminKey, async (c) => {
+recordsPageRoutes.get("/status/requests", requireConfig, requireAdminKey("basic"), async (c) => {
   const { data } = await listRecords(c.env.RECORDS_DB, {}, null, RECENT);
   return c.html(`<!doctype html>${(<RecentPage records={data} />).toString()}`);
 });
 
-recordsPageRoutes.get("/status/requests/:id", requireConfig, requireAdminKey, async (c) => {
+recordsPageRoutes.get("/status/requests/:id", requireConfig, requireAdminKey("basic"), async (c) => {
   const record = await readRecord(c.env, c.req.param("id"));
   if (!record) throw new FailureError({ kind: "not_found", method: "GET", path: c.req.path });
   return c.html(`<!doctype html>${(<RecordPage record={record} />).toString()}`);

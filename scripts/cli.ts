@@ -1,4 +1,6 @@
-// What the admin CLIs (npm run keys, records, rollouts) share: how they end, and how they print a table.
+// What the admin CLIs (npm run keys, records, rollouts) share: how they call the admin API, how they end, and
+// how they print a table. ROUTER_URL and ADMIN_API_KEY come from the environment, never from the command line,
+// so the admin key stays out of shell history.
 
 /** Exits with what `main` returned; a thrown error prints `<name>: <message>` and exits 1. */
 export function exitWith(name: string, main: Promise<number>): void {
@@ -23,4 +25,43 @@ export function printColumns(rows: string[][], right: ReadonlySet<number>): void
         .join("  ")
         .trimEnd(),
     );
+}
+
+export interface AdminClient {
+  base: string;
+  /** The answer to `method path` (with `body` as JSON); a refusal throws `<status>: <the router's message>`. */
+  request(method: string, path: string, body?: unknown): Promise<Response>;
+  /** The same, its JSON body. */
+  call(method: string, path: string, body?: unknown): Promise<unknown>;
+}
+
+/** The admin API at ROUTER_URL (default http://127.0.0.1:8787) with ADMIN_API_KEY; null when that is unset. */
+export function adminClient(): AdminClient | null {
+  const adminKey = process.env.ADMIN_API_KEY;
+  if (!adminKey) return null;
+  const base = (process.env.ROUTER_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
+  const request = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).catch((error: unknown) => {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach ${base}: ${cause?.code ?? cause?.message ?? String(error)}`);
+    });
+    if (!response.ok) {
+      const payload = (await response.json().catch(() => null)) as Record<string, unknown> | null;
+      const error = payload?.error as { message?: string } | undefined;
+      throw new Error(`${response.status}: ${error?.message ?? "the router refused the request"}`);
+    }
+    return response;
+  };
+  return {
+    base,
+    request,
+    call: async (method, path, body) => (await request(method, path, body)).json() as Promise<unknown>,
+  };
 }

@@ -2,7 +2,7 @@
 // §15). It reads ROUTER_URL (default http://127.0.0.1:8787) and ADMIN_API_KEY from the environment, never
 // from the command line, so the admin key stays out of shell history.
 import { parseArgs } from "node:util";
-import { exitWith } from "./cli.ts";
+import { adminClient, exitWith } from "./cli.ts";
 
 const USAGE = `usage: npm run keys -- <command> [options]
 
@@ -56,22 +56,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const adminKey = process.env.ADMIN_API_KEY;
-  if (!adminKey) return fail("ADMIN_API_KEY is not set");
-  const base = (process.env.ROUTER_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const payload = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-    if (!response.ok) {
-      const error = payload?.error as { message?: string } | undefined;
-      throw new Error(`${response.status}: ${error?.message ?? "the router refused the request"}`);
-    }
-    return payload;
-  };
+  const admin = adminClient();
+  if (!admin) return fail("ADMIN_API_KEY is not set");
+  const call = async (method: string, path: string, body?: unknown) =>
+    (await admin.call(method, path, body)) as Record<string, unknown> | null;
   const needId = () => {
     if (!id) throw new Error(`${command} needs a key id (see: npm run keys -- list)`);
     return encodeURIComponent(id);

@@ -6,7 +6,7 @@ import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
-import { exitWith, printColumns } from "./cli.ts";
+import { adminClient, exitWith, printColumns } from "./cli.ts";
 
 const USAGE = `usage: npm run records -- <command> [options]
 
@@ -105,26 +105,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!["list", "show", "session", "export", "delete"].includes(command))
     return fail(`unknown command ${command}`);
-  const adminKey = process.env.ADMIN_API_KEY;
-  if (!adminKey) return fail("ADMIN_API_KEY is not set");
-  const base = (process.env.ROUTER_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
-  const request = async (method: string, path: string) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminKey}` },
-    }).catch((error: unknown) => {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach ${base}: ${cause?.code ?? cause?.message ?? String(error)}`);
-    });
-    if (!response.ok) {
-      const payload = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-      const error = payload?.error as { message?: string } | undefined;
-      throw new Error(`${response.status}: ${error?.message ?? "the router refused the request"}`);
-    }
-    return response;
-  };
-  const call = async (method: string, path: string) =>
-    (await request(method, path)).json() as Promise<unknown>;
+  const admin = adminClient();
+  if (!admin) return fail("ADMIN_API_KEY is not set");
+  const { call, request } = admin;
   const needId = (what: string) => {
     if (!id) throw new Error(`${command} needs a ${what} id (see: npm run records -- list)`);
     return encodeURIComponent(id);

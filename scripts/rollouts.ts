@@ -2,7 +2,7 @@
 // rollouts admin API (docs/contract.md §18). It reads ROUTER_URL (default http://127.0.0.1:8787) and
 // ADMIN_API_KEY from the environment, never from the command line, so the admin key stays out of shell history.
 import { parseArgs } from "node:util";
-import { exitWith, printColumns } from "./cli.ts";
+import { adminClient, exitWith, printColumns } from "./cli.ts";
 
 const USAGE = `usage: npm run rollouts -- <command> [options]
 
@@ -111,28 +111,9 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   if (!COMMANDS.includes(command)) return fail(`unknown command ${command}`);
-  const adminKey = process.env.ADMIN_API_KEY;
-  if (!adminKey) return fail("ADMIN_API_KEY is not set");
-  const base = (process.env.ROUTER_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminKey}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).catch((error: unknown) => {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach ${base}: ${cause?.code ?? cause?.message ?? String(error)}`);
-    });
-    const payload = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-    if (!response.ok) {
-      const error = payload?.error as { message?: string } | undefined;
-      throw new Error(`${response.status}: ${error?.message ?? "the router refused the request"}`);
-    }
-    return payload as unknown;
-  };
+  const admin = adminClient();
+  if (!admin) return fail("ADMIN_API_KEY is not set");
+  const { call } = admin;
   const needId = () => {
     if (!id) throw new Error(`${command} needs a rollout id (see: npm run rollouts -- list)`);
     return encodeURIComponent(id);

@@ -3,6 +3,7 @@
 // feeds it the upstream's chunks as they come and frames each event as SSE (stream.ts); a whole answer feeds it
 // the completion as the chunks a streaming upstream would have sent (completion-chunks.ts) and assembles the
 // events into one message (response.ts). So both translations follow the same rules by construction. Pure.
+import type { EventMachine } from "../framed-stream.ts";
 import { encodeToolId } from "./tool-ids.ts";
 
 type Json = Record<string, unknown>;
@@ -24,19 +25,12 @@ export interface AnswerOptions {
   omitThinking?: boolean;
 }
 
-/** The translation of one answer; it emits Anthropic events to the sink it was made with. */
-export interface AnswerMachine {
-  /** One parsed upstream chunk (`data:` JSON): a chat.completion.chunk, or an error object. */
-  chunk(payload: unknown): void;
-  /** The upstream said `[DONE]` or ended cleanly: closes the open block, message_delta, message_stop. */
-  end(): void;
-  /** The answer failed: closes the open block, then `error` (overloaded_error or api_error). Nothing after. */
-  fail(message: string, overloaded?: boolean): void;
-  /** Whether the answer is over (ended or failed); later input is ignored. */
-  readonly ended: boolean;
-  /** Whether it was ended by an error rather than a clean end. */
-  readonly erred: boolean;
-}
+/**
+ * The translation of one answer; it emits Anthropic events to the sink it was made with. `end` closes the open
+ * block, then message_delta and message_stop; `fail` closes the open block, then `error` (overloaded_error or
+ * api_error).
+ */
+export type AnswerMachine = EventMachine;
 
 type BlockKind = "thinking" | "text" | "tool_use";
 

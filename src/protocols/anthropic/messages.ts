@@ -4,16 +4,13 @@
 // relay with Anthropic framing, a JSON answer whole, errors in Anthropic's shape with `request-id`.
 import { chatBodyWriter } from "../../core/body-rewrite.ts";
 import { readJsonObject } from "../../core/completion-body.ts";
-import { isEventStream } from "../../core/event-stream.ts";
-import type { Failure } from "../../core/failure.ts";
 import { type ModelMapping, mapModel } from "../../core/model-map.ts";
 import { profileChatBody } from "../../core/request-profile.ts";
 import type { RoutingResult } from "../../routing/routing-request.ts";
-import type { StreamFraming } from "../../upstream/relay.ts";
 import type { ProtocolAdapter } from "../handle.ts";
-import { type ResponseMeta, relayCommitted } from "../respond.ts";
+import type { ResponseMeta } from "../respond.ts";
+import { BROKEN_ANSWER, type Committed, readWhole, respondFramed } from "../translated.ts";
 import type { AnswerOptions } from "./answer.ts";
-import { completionChunks } from "./completion-chunks.ts";
 import { renderAnthropicFailure, renderUpstreamError } from "./errors.ts";
 import { anthropicCredential, anthropicUpstreamHeaders } from "./http.ts";
 import { translateRequest } from "./request.ts";
@@ -25,18 +22,6 @@ interface MessagesAnswer {
   options: Omit<AnswerOptions, "messageId">;
   stream: boolean;
 }
-
-type Committed = Extract<RoutingResult, { kind: "committed" }>;
-
-/** A JSON answer is read as the upstream sent it; only a stream is re-framed. */
-const RELAY_AS_IS: StreamFraming = {
-  transform: null,
-  finish: null,
-  errorEvent: () => new Uint8Array(0),
-};
-
-/** A committed answer that broke before it was whole, or was not a chat completion. */
-const BROKEN_ANSWER: Failure = { kind: "upstream_failed", reason: "upstream_first_body_byte_error" };
 
 export function anthropicAdapter(modelMap: readonly ModelMapping[]): ProtocolAdapter<MessagesAnswer> {
   return {
@@ -72,7 +57,7 @@ export function anthropicAdapter(modelMap: readonly ModelMapping[]): ProtocolAda
         },
       };
     },
-    render: (result, answer, meta, routerHeaders) => {
+    render: async (result, answer, meta, routerHeaders) => {
       const headers = new Headers(routerHeaders);
       headers.set("request-id", meta.requestId);
       switch (result.kind) {
@@ -83,34 +68,12 @@ export function anthropicAdapter(modelMap: readonly ModelMapping[]): ProtocolAda
         case "committed": {
           const options = { ...answer.options, messageId: `msg_${meta.requestId.replace(/-/g, "")}` };
           if (!answer.stream) return respondWhole(result, options, meta, headers);
-          headers.set("content-type", "text/event-stream; charset=utf-8");
-          headers.set("cache-control", "no-cache");
-          const stream = createAnthropicStream(options);
-          if (!isEventStream(result.commit.response.headers.get("content-type")))
-            return respondJsonAsStream(result, stream, meta, headers);
-          const framing: StreamFraming = {
-            transform: (events) => stream.push(events),
-            finish: () => stream.finish(),
-            errorEvent: (message) => stream.fail(message),
-            sawError: () => stream.erred(),
-          };
-          return new Response(relayCommitted(result, framing, meta), { status: 200, headers });
+          const framed = await respondFramed(result, createAnthropicStream(options), meta, headers);
+          return framed ?? renderAnthropicFailure(BROKEN_ANSWER, meta.requestId, headers);
         }
       }
     },
   };
-}
-
-/**
- * A committed answer read whole through the relay (which keeps the idle timeout and settles the attempt when
- * the body ends) and parsed; null when it broke or is not JSON.
- */
-async function readWhole(result: Committed, meta: ResponseMeta): Promise<unknown> {
-  try {
-    return JSON.parse(await new Response(relayCommitted(result, RELAY_AS_IS, meta)).text());
-  } catch {
-    return null;
-  }
 }
 
 /** A non-streamed answer, translated whole; a body that breaks or is not a chat completion is a 502. */
@@ -124,18 +87,6 @@ async function respondWhole(
   if (!message) return renderAnthropicFailure(BROKEN_ANSWER, meta.requestId, headers);
   headers.set("content-type", "application/json");
   return new Response(JSON.stringify(message), { status: 200, headers });
-}
-
-/** A streamed request the upstream answered with one JSON body: read whole, then sent as Anthropic events. */
-async function respondJsonAsStream(
-  result: Committed,
-  stream: ReturnType<typeof createAnthropicStream>,
-  meta: ResponseMeta,
-  headers: Headers,
-): Promise<Response> {
-  const chunks = completionChunks(await readWhole(result, meta));
-  if (chunks === null) return renderAnthropicFailure(BROKEN_ANSWER, meta.requestId, headers);
-  return new Response(new Blob([stream.pushChunks(chunks), stream.finish()]), { status: 200, headers });
 }
 
 /** An upstream error answer passed on: its status (capacity answers as 529) in Anthropic's shape. */

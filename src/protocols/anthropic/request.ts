@@ -2,7 +2,8 @@
 // and ignores the rest; routing, the model map and the upstream call are left to the route.
 import * as v from "valibot";
 import { DataUrl } from "../../core/json-parts.ts";
-import { type Block, describeIssue, fallbackMessage, MESSAGES_REQUEST } from "./request-schema.ts";
+import { describeIssue, fallbackMessage } from "../schema-issues.ts";
+import { type Block, MESSAGES_REQUEST } from "./request-schema.ts";
 import { decodeToolId } from "./tool-ids.ts";
 
 /** The translated request, or which field was refused and why. */

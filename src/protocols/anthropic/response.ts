@@ -1,8 +1,9 @@
 // A whole (non-streamed) OpenAI chat completion → an Anthropic message (docs/contract.md §14): the completion
 // read as chunks (completion-chunks.ts) through the same translation a stream takes (answer.ts), and its
 // events assembled into one message, so the two can never disagree on blocks, stop_reason or usage.
+
+import { completionChunks } from "../completion-chunks.ts";
 import { type AnswerOptions, type AnthropicEvent, assembleMessage, createAnswerMachine } from "./answer.ts";
-import { completionChunks } from "./completion-chunks.ts";
 
 /** What the route knows that the completion does not. */
 export type ResponseContext = AnswerOptions;

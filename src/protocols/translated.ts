@@ -1,0 +1,65 @@
+// How a translated protocol (Anthropic Messages, Responses) answers a committed chat completion: a stream
+// re-framed through the protocol's translation (framed-stream.ts) as the relay passes it on, a streamed request
+// that the upstream answered with one JSON body sent as the events of that body, and a whole answer read
+// through the relay (which keeps the idle timeout and settles the attempt when the body ends) to be translated.
+import { isEventStream } from "../core/event-stream.ts";
+import type { Failure } from "../core/failure.ts";
+import type { RoutingResult } from "../routing/routing-request.ts";
+import type { StreamFraming } from "../upstream/relay.ts";
+import { completionChunks } from "./completion-chunks.ts";
+import type { FramedStream } from "./framed-stream.ts";
+import { type ResponseMeta, relayCommitted } from "./respond.ts";
+
+export type Committed = Extract<RoutingResult, { kind: "committed" }>;
+
+/** A committed answer that broke before it was whole, or was not a chat completion. */
+export const BROKEN_ANSWER: Failure = { kind: "upstream_failed", reason: "upstream_first_body_byte_error" };
+
+/** A JSON answer is read as the upstream sent it; only a stream is re-framed. */
+const RELAY_AS_IS: StreamFraming = {
+  transform: null,
+  finish: null,
+  errorEvent: () => new Uint8Array(0),
+};
+
+/** A committed answer read whole and parsed; null when it broke or is not JSON. */
+export async function readWhole(result: Committed, meta: ResponseMeta): Promise<unknown> {
+  try {
+    return JSON.parse(await new Response(relayCommitted(result, RELAY_AS_IS, meta)).text());
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A streamed answer re-framed through `stream`, with SSE headers; null when the upstream answered with one JSON
+ * body that broke or is not a chat completion (the caller refuses it in its protocol's shape).
+ */
+export async function respondFramed(
+  result: Committed,
+  stream: FramedStream,
+  meta: ResponseMeta,
+  headers: Headers,
+): Promise<Response | null> {
+  if (!isEventStream(result.commit.response.headers.get("content-type"))) {
+    const chunks = completionChunks(await readWhole(result, meta));
+    if (chunks === null) return null;
+    return new Response(new Blob([stream.pushChunks(chunks), stream.finish()]), {
+      status: 200,
+      headers: sseHeaders(headers),
+    });
+  }
+  const framing: StreamFraming = {
+    transform: (events) => stream.push(events),
+    finish: () => stream.finish(),
+    errorEvent: (message) => stream.fail(message),
+    sawError: () => stream.erred(),
+  };
+  return new Response(relayCommitted(result, framing, meta), { status: 200, headers: sseHeaders(headers) });
+}
+
+function sseHeaders(headers: Headers): Headers {
+  headers.set("content-type", "text/event-stream; charset=utf-8");
+  headers.set("cache-control", "no-cache");
+  return headers;
+}

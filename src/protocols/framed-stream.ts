@@ -84,3 +84,31 @@ export function framedStream(make: (emit: (event: { type: string }) => void) => 
     erred: () => machine.erred,
   };
 }
+
+type Json = Record<string, unknown>;
+
+/** Readers of the upstream's chunk fields, for the answer machines. */
+export const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+export const nonEmpty = (value: unknown): string | null =>
+  typeof value === "string" && value !== "" ? value : null;
+export const count = (value: unknown): number | null => (typeof value === "number" ? value : null);
+
+/**
+ * What a machine does with one parsed upstream chunk: a completion chunk goes to `onChunk`; an in-band error
+ * (an error object, or Chutes' bare `{"error":…}` line) fails the answer with its message.
+ */
+export function readChunk(
+  payload: unknown,
+  onChunk: (chunk: Json) => void,
+  fail: (message: string) => void,
+): void {
+  if (!isObject(payload)) return;
+  const error = payload.error;
+  if (error === undefined || error === null) {
+    onChunk(payload);
+    return;
+  }
+  const message = isObject(error) ? nonEmpty(error.message) : nonEmpty(error);
+  fail(message ?? "The upstream stream failed");
+}

@@ -3,7 +3,7 @@
 // feeds it the upstream's chunks as they come and frames each event as SSE (stream.ts); a whole answer feeds it
 // the completion as the chunks a streaming upstream would have sent (completion-chunks.ts) and assembles the
 // events into one message (response.ts). So both translations follow the same rules by construction. Pure.
-import type { EventMachine } from "../framed-stream.ts";
+import { count, type EventMachine, isObject, nonEmpty, readChunk } from "../framed-stream.ts";
 import { encodeToolId } from "./tool-ids.ts";
 
 type Json = Record<string, unknown>;
@@ -33,12 +33,6 @@ export interface AnswerOptions {
 export type AnswerMachine = EventMachine;
 
 type BlockKind = "thinking" | "text" | "tool_use";
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-const nonEmpty = (value: unknown): string | null =>
-  typeof value === "string" && value !== "" ? value : null;
-const count = (value: unknown): number | null => (typeof value === "number" ? value : null);
 
 export function createAnswerMachine(
   options: AnswerOptions,
@@ -196,14 +190,7 @@ export function createAnswerMachine(
 
   return {
     chunk(payload) {
-      if (ended || !isObject(payload)) return;
-      const error = payload.error;
-      if (error === undefined || error === null) {
-        onChunk(payload);
-        return;
-      }
-      const message = isObject(error) ? nonEmpty(error.message) : nonEmpty(error);
-      fail(message ?? "The upstream stream failed");
+      if (!ended) readChunk(payload, onChunk, fail);
     },
     end,
     fail,

@@ -1,5 +1,5 @@
 // Hono wiring only: request id, the log line, the refusal counter, each protocol's routes (each answers its
-// own failures in its own shape: routes/openai.ts, routes/anthropic.ts), the operator routes, and the 404/405
+// own failures in its own shape: routes/openai.ts, routes/responses.ts, routes/anthropic.ts), the operator routes, and the 404/405
 // answers elsewhere, in OpenAI's error shape.
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -17,6 +17,7 @@ import { openAIRoutes } from "./routes/openai.ts";
 import { recordsPageRoutes } from "./routes/records-page.tsx";
 import { countRefusals } from "./routes/refusal-counter.ts";
 import { requestLogger } from "./routes/request-logger.ts";
+import { responsesRoutes } from "./routes/responses.ts";
 import { statusRoutes } from "./routes/status.tsx";
 
 export const app = new Hono<AppEnv>();
@@ -48,7 +49,13 @@ const ALLOWED_METHODS: Record<string, string> = {
   "/openapi.json": "GET, HEAD",
 };
 /** The routing API: every answer on these paths is counted in requests_total, refusals included. */
-const API_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/messages/count_tokens"];
+const API_PATHS = [
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/responses",
+  "/v1/messages",
+  "/v1/messages/count_tokens",
+];
 
 app.use(requestId({ generator: () => crypto.randomUUID() }));
 // The isolate reports to its location's aggregator (research/SCALE.md).
@@ -65,6 +72,7 @@ app.route("/", recordsPageRoutes);
 app.route("/", metricsRoutes);
 app.route("/v1", openAIRoutes);
 app.route("/v1", anthropicRoutes);
+app.route("/v1", responsesRoutes);
 app.route("/", adminRoutes);
 app.get(
   "/openapi.json",

@@ -16,7 +16,14 @@ export type Failure =
   | { kind: "invalid_json" }
   | { kind: "invalid_body" }
   /** A body of the right JSON shape whose fields a protocol refuses; the message names the field. */
-  | { kind: "invalid_request"; message: string }
+  | {
+      kind: "invalid_request";
+      message: string;
+      /** The request field it is about, in protocols that name it (OpenAI's `param`). */
+      param?: string | null;
+      /** A more precise code than `invalid_request`, in protocols whose clients act on it. */
+      code?: string;
+    }
   | { kind: "missing_model" }
   | { kind: "invalid_model_list"; message: string }
   | { kind: "unknown_model"; models: readonly string[] }
@@ -28,7 +35,12 @@ export type Failure =
   /** The last attempt failed in a way that leaves no upstream answer to pass on. */
   | { kind: "upstream_failed"; reason: FailoverReason }
   | { kind: "client_cancel" }
-  | { kind: "not_found"; method: string; path: string }
+  | {
+      kind: "not_found";
+      method: string;
+      path: string /** Why, when the path is known to have nothing. */;
+      detail?: string;
+    }
   | { kind: "method_not_allowed"; method: string; path: string; allow: string }
   | { kind: "not_ready"; code: NotReadyCode; message: string }
   | { kind: "internal_error" }
@@ -113,6 +125,7 @@ export function failureHeaders(failure: Failure): Record<string, string> {
 
 /** The machine-readable code: what the log records and what OpenAI-shaped bodies carry as `code`. */
 export function failureCode(failure: Failure): string {
+  if (failure.kind === "invalid_request" && failure.code !== undefined) return failure.code;
   switch (failure.kind) {
     case "upstream_failed":
       return failure.reason;
@@ -199,7 +212,7 @@ export function failureMessage(failure: Failure): string {
     case "client_cancel":
       return "The client closed the request";
     case "not_found":
-      return `No route for ${failure.method} ${failure.path}`;
+      return `No route for ${failure.method} ${failure.path}${failure.detail ? `: ${failure.detail}` : ""}`;
     case "method_not_allowed":
       return `${failure.method} is not allowed on ${failure.path}`;
     case "internal_error":

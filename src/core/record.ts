@@ -34,7 +34,7 @@ export function effectiveLevel(
   return RECORDING_LEVELS.indexOf(asked) < RECORDING_LEVELS.indexOf(base) ? asked : base;
 }
 
-export type Protocol = "openai.chat" | "openai.completions" | "anthropic.messages";
+export type Protocol = "openai.chat" | "openai.completions" | "openai.responses" | "anthropic.messages";
 
 /** Whether a record's bodies were kept, and if not, why. */
 export type BodiesKept = "kept" | "none" | "redaction_failed";
@@ -91,8 +91,10 @@ export interface SplitBody {
   blobs: Array<[hash: string, text: string]>;
 }
 
-/** The fields whose values (or, for `messages`, whose items) are stored as blobs. */
-const BLOB_FIELDS = ["system", "tools"] as const;
+/** The fields whose values are stored as blobs. */
+const BLOB_FIELDS = ["system", "instructions", "tools"] as const;
+/** The fields whose items are stored as blobs: chat and Anthropic `messages`, Responses `input` items. */
+const ITEM_FIELDS = ["messages", "input"] as const;
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 const encoder = new TextEncoder();
@@ -119,7 +121,10 @@ export async function splitBody(request: unknown, answer: AnswerContent | null):
   };
   if (!isObject(request)) return { stored: { request, answer }, blobs: [] };
   const skeleton: Json = { ...request };
-  if (Array.isArray(request.messages)) skeleton.messages = await Promise.all(request.messages.map(toRef));
+  for (const field of ITEM_FIELDS) {
+    const items = request[field];
+    if (Array.isArray(items)) skeleton[field] = await Promise.all(items.map(toRef));
+  }
   for (const field of BLOB_FIELDS)
     if (request[field] !== undefined && request[field] !== null)
       skeleton[field] = await toRef(request[field]);
@@ -133,8 +138,10 @@ const isRef = (value: unknown): value is BlobRef =>
 export function blobHashes(skeleton: unknown): string[] {
   if (!isObject(skeleton)) return [];
   const hashes: string[] = [];
-  if (Array.isArray(skeleton.messages))
-    for (const item of skeleton.messages) if (isRef(item)) hashes.push(item.$blob);
+  for (const field of ITEM_FIELDS) {
+    const items = skeleton[field];
+    if (Array.isArray(items)) for (const item of items) if (isRef(item)) hashes.push(item.$blob);
+  }
   for (const field of BLOB_FIELDS) {
     const value = skeleton[field];
     if (isRef(value)) hashes.push(value.$blob);
@@ -147,7 +154,10 @@ export function rebuildBody(skeleton: unknown, blob: (hash: string) => unknown):
   if (!isObject(skeleton)) return skeleton;
   const body: Json = { ...skeleton };
   const resolve = (value: unknown) => (isRef(value) ? (blob(value.$blob) ?? null) : value);
-  if (Array.isArray(skeleton.messages)) body.messages = skeleton.messages.map(resolve);
+  for (const field of ITEM_FIELDS) {
+    const items = skeleton[field];
+    if (Array.isArray(items)) body[field] = items.map(resolve);
+  }
   for (const field of BLOB_FIELDS) if (skeleton[field] !== undefined) body[field] = resolve(skeleton[field]);
   return body;
 }

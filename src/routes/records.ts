@@ -82,7 +82,7 @@ const RECORD_VIEW = v.object({
   trace_id: v.pipe(v.string(), v.description("The W3C trace id (continued from the client's traceparent).")),
   key_id: v.nullable(v.string()),
   session: v.nullable(v.string()),
-  protocol: v.picklist(["openai.chat", "openai.completions", "anthropic.messages"]),
+  protocol: v.picklist(["openai.chat", "openai.completions", "openai.responses", "anthropic.messages"]),
   route: v.string(),
   requested_model: v.nullable(v.string()),
   mode: v.nullable(v.string()),

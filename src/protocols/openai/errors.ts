@@ -30,11 +30,12 @@ export function toOpenAIError(failure: Failure): OpenAIErrorBody {
     error: { message: failureMessage(failure), type, param, code: failureCode(failure) },
   });
   switch (failure.kind) {
+    case "invalid_request":
+      return body("invalid_request_error", failure.param ?? null);
     case "invalid_api_key":
     case "request_too_large":
     case "invalid_json":
     case "invalid_body":
-    case "invalid_request":
     case "client_cancel":
     case "not_found":
     case "method_not_allowed":
@@ -86,12 +87,22 @@ function capabilityParam(capability: Capability | undefined): string {
   }
 }
 
-/** A complete JSON answer for a router failure, with its status and headers plus `extraHeaders`. */
-export function renderOpenAIFailure(failure: Failure, extraHeaders?: HeadersInit): Response {
+/**
+ * A complete JSON answer for a router failure, with its status and headers plus `extraHeaders`. `params`
+ * renames the request fields named in `param` for a protocol that calls them otherwise (Responses: `input`).
+ */
+export function renderOpenAIFailure(
+  failure: Failure,
+  extraHeaders?: HeadersInit,
+  params?: Readonly<Record<string, string>>,
+): Response {
   const headers = new Headers(extraHeaders);
   for (const [name, value] of Object.entries(failureHeaders(failure))) headers.set(name, value);
   headers.set("content-type", "application/json");
-  return new Response(JSON.stringify(toOpenAIError(failure)), { status: failureStatus(failure), headers });
+  const body = toOpenAIError(failure);
+  const param = body.error.param;
+  if (param !== null && params?.[param] !== undefined) body.error.param = params[param];
+  return new Response(JSON.stringify(body), { status: failureStatus(failure), headers });
 }
 
 const encoder = new TextEncoder();

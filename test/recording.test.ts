@@ -5,6 +5,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it, vi } from "vitest";
+import CODEX_TOOL_RESULT from "../fixtures/codex/0.171.0-tool-result.json" with { type: "json" };
 import type { RequestRecord } from "../src/core/record.ts";
 import worker from "../src/index.ts";
 import type { QueuedRecord, RecordMessage } from "../src/state/records-store.ts";
@@ -444,6 +445,56 @@ describe("sessions stored once", () => {
     expect(stored?.bytes).toBeLessThan(lastBytes * 1.1);
     expect(stored?.bytes).toBeLessThan(sentBytes / 10);
   }, 60_000);
+});
+
+describe("a Codex session through /v1/responses", () => {
+  it("is recorded under Codex's session id, its input items stored once, its turns in order", async () => {
+    const router = configuredRouter({ ...VARS, RECORDING: "full" });
+    const session = `codex-${crypto.randomUUID()}`;
+    const headers = {
+      ...CODEX_TOOL_RESULT.headers,
+      "session-id": session,
+      authorization: "Bearer rk_static_recording",
+    };
+    const body = structuredClone(CODEX_TOOL_RESULT.body) as Record<string, unknown> & { input: unknown[] };
+    const ids: string[] = [];
+    const sent: string[] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      serveUpstream(stub(), { [MODEL]: chatStream([`Turn ${turn} done.`]) });
+      const text = JSON.stringify({ ...body, model: MODEL });
+      sent.push(text);
+      const response = await router.call("/v1/responses", { method: "POST", headers, body: text });
+      expect(response.status).toBe(200);
+      await response.text();
+      ids.push(response.headers.get("x-request-id") as string);
+      body.input.push(
+        {
+          type: "message",
+          role: "assistant",
+          content: [{ type: "output_text", text: `Turn ${turn} done.` }],
+        },
+        { type: "message", role: "user", content: [{ type: "input_text", text: `Next ${turn}` }] },
+      );
+    }
+    for (const [turn, id] of ids.entries()) {
+      const record = await recordOf(router, id);
+      expect(record).toMatchObject({ protocol: "openai.responses", session, route: "/v1/responses" });
+      expect(record.request).toEqual(JSON.parse(sent[turn] as string));
+      expect(record.answer).toMatchObject({ text: `Turn ${turn} done.` });
+    }
+    const rebuilt = (await (await admin(router, "GET", `/admin/sessions/${session}`)).json()) as {
+      turns: Array<{ record_id: string; new_messages: unknown[] }>;
+      messages: unknown[];
+    };
+    expect(rebuilt.turns.map((turn) => turn.record_id)).toEqual(ids);
+    expect(rebuilt.turns.slice(1).every((turn) => turn.new_messages.length === 2)).toBe(true);
+    expect(rebuilt.messages).toEqual(JSON.parse(sent.at(-1) as string).input);
+    const stored = await env.RECORDS_DB.prepare("SELECT COUNT(*) AS blobs FROM session_blobs WHERE scope = ?")
+      .bind(`k/-/s/${session}`)
+      .first<{ blobs: number }>();
+    // Each input item once, and the tools once.
+    expect(stored?.blobs).toBe(JSON.parse(sent.at(-1) as string).input.length + 1);
+  }, 30_000);
 });
 
 describe("erasure and retention", () => {

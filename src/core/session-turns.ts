@@ -29,7 +29,8 @@ export interface Turn {
 
 export interface SessionTurns {
   turns: Turn[];
-  /** The system prompt of the last turn that had one (Anthropic's `system`; OpenAI's is a message). */
+  /** The system prompt of the last turn that had one (Anthropic's `system`, Responses' `instructions`; chat's
+   * is a message). */
   system: unknown;
   /** The conversation as its last recorded turn holds it: its request's messages, then its answer. */
   messages: unknown[] | null;
@@ -37,10 +38,12 @@ export interface SessionTurns {
   totals: { requests: number; prompt_tokens: number; completion_tokens: number; cost_usd: number };
 }
 
+/** A request's conversation: chat and Anthropic `messages`, or Responses `input` items. */
 function messagesOf(request: unknown): unknown[] | null {
   if (typeof request !== "object" || request === null) return null;
-  const messages = (request as { messages?: unknown }).messages;
-  return Array.isArray(messages) ? messages : null;
+  const { messages, input } = request as { messages?: unknown; input?: unknown };
+  if (Array.isArray(messages)) return messages;
+  return Array.isArray(input) ? input : null;
 }
 
 /** How many messages two requests share from the start. */
@@ -76,7 +79,8 @@ export function sessionTurns(records: readonly TurnSource[]): SessionTurns {
       answer: record.answer ?? null,
     });
     if (messages) last = { messages, answer: record.answer ?? null };
-    const own = (record.request as { system?: unknown } | undefined)?.system;
+    const fields = record.request as { system?: unknown; instructions?: unknown } | undefined;
+    const own = fields?.system ?? fields?.instructions;
     if (own !== undefined && own !== null) system = own;
     totals.requests += 1;
     totals.prompt_tokens += record.usage?.prompt_tokens ?? 0;

@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { createServer } from "node:http";
 import { promisify } from "node:util";
+import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import Anthropic from "@anthropic-ai/sdk";
 import { generateText, streamText } from "ai";
@@ -227,6 +228,91 @@ const scenarios: Scenario[] = [
       let text = "";
       for await (const part of streamed.textStream) text += part;
       assertEqual(text, EXPECTED_TEXT, "streamText");
+    },
+  },
+  {
+    name: "Responses API (openai SDK): responses.stream() gets reasoning and text, then a function call round trip",
+    run: async () => {
+      script(FAST, { kind: "healthy", chunks: 2, reasoning: "Thinking it over" });
+      const deltas: string[] = [];
+      const stream = openai().responses.stream({ model: ALIAS, input: "Hello" });
+      stream.on("response.output_text.delta", (event) => deltas.push(event.delta));
+      const first = await stream.finalResponse();
+      assertEqual(
+        first.output.map((item) => item.type),
+        ["reasoning", "message"],
+        "output items",
+      );
+      assertEqual(first.output_text, "chunk 0 chunk 1 ", "output_text");
+      assertEqual(deltas.join(""), first.output_text, "deltas add up to the text");
+      assert((first.usage?.input_tokens ?? 0) > 0 && (first.usage?.output_tokens ?? 0) > 0, "usage");
+
+      const tools = [
+        {
+          type: "function" as const,
+          name: "get_weather",
+          parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+          strict: false,
+        },
+      ];
+      const client = openai();
+      script(FAST, {
+        kind: "healthy",
+        chunks: 0,
+        toolCalls: [{ name: "get_weather", arguments: '{"city":"Paris"}' }],
+      });
+      const asked = await client.responses
+        .stream({ model: ALIAS, input: "Weather in Paris?", tools })
+        .finalResponse();
+      const call = asked.output.find((item) => item.type === "function_call");
+      assertEqual(
+        call?.type === "function_call" ? [call.name, call.arguments] : null,
+        ["get_weather", '{"city":"Paris"}'],
+        "the call",
+      );
+      if (call?.type !== "function_call") return;
+      script(FAST, { kind: "healthy", chunks: 1 });
+      const answered = await client.responses.create({
+        model: ALIAS,
+        input: [
+          { role: "user", content: "Weather in Paris?" },
+          call,
+          { type: "function_call_output", call_id: call.call_id, output: "Sunny" },
+        ],
+        tools,
+      });
+      assertEqual(answered.output_text, "chunk 0 ", "the answer after the tool ran");
+      const sent = JSON.parse(upstreamCalls(FAST).at(-1)?.body ?? "{}") as {
+        messages: unknown[];
+      };
+      assertEqual(
+        sent.messages.at(-1),
+        { role: "tool", tool_call_id: call.call_id, content: "Sunny", name: "get_weather" },
+        "the tool result sent upstream",
+      );
+    },
+  },
+  {
+    name: "Responses API (Vercel AI SDK's Responses provider): streamText with reasoning, and generateText",
+    run: async () => {
+      const provider = createOpenAI({ baseURL: base, apiKey: "cpk_smoke_ai_sdk_responses" });
+      script(FAST, { kind: "healthy", reasoning: "Hmm let me see" });
+      const streamed = streamText({
+        model: provider.responses(ALIAS),
+        prompt: "Hello",
+        maxRetries: 0,
+        providerOptions: { openai: { store: false } },
+      });
+      let text = "";
+      for await (const part of streamed.textStream) text += part;
+      assertEqual(text, EXPECTED_TEXT, "streamText");
+      assertEqual(await streamed.reasoningText, "Hmm let me see", "reasoning");
+      const generated = await generateText({
+        model: provider.responses(ALIAS),
+        prompt: "Hello",
+        maxRetries: 0,
+      });
+      assertEqual(generated.text, EXPECTED_TEXT, "generateText");
     },
   },
   {

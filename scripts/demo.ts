@@ -91,6 +91,24 @@ Anthropic Messages (Claude Code, the Anthropic SDKs): claude-* names go to the a
   curl ${stack.routerUrl}/v1/messages -H 'content-type: application/json' -H 'x-api-key: demo-key' \
     -d '{"model":"claude-sonnet-4-6","max_tokens":256,"messages":[{"role":"user","content":"Hello"}]}'
 
+OpenAI Responses (Codex CLI, client.responses.create, the AI SDK's Responses provider):
+
+  curl ${base}/responses -H 'content-type: application/json' -H 'authorization: Bearer demo-key' \
+    -d '{"model":"chutesai/AutoPilot","input":"Hello"}'
+
+  Codex CLI: put this in \$CODEX_HOME/config.toml (default ~/.codex), then
+  AUTOPILOT_API_KEY=demo-key codex exec "Say hello"
+
+    model = "chutesai/AutoPilot"
+    model_provider = "autopilot"
+    model_context_window = ${catalogue === "real" ? "200000" : "100000"}
+
+    [model_providers.autopilot]
+    name = "Chutes AutoPilot"
+    base_url = "${base}"
+    env_key = "AUTOPILOT_API_KEY"
+    wire_api = "responses"
+
 Watch a failover: make the best model fail, then ask again (x-chutes-autopilot-attempts: 2):
 
   curl -X POST ${stack.fake.url}/__admin/behavior -H 'content-type: application/json' \\

@@ -83,7 +83,7 @@ app.get(
         title: "Chutes AutoPilot router",
         version: "1",
         description:
-          "OpenAI- and Anthropic-compatible router for Chutes (docs/contract.md). Client routes take a client key; /admin/* takes ADMIN_API_KEY.",
+          "OpenAI-compatible (chat, completions, Responses) and Anthropic-compatible router for Chutes (docs/contract.md). Client routes take a client key; /admin/* takes ADMIN_API_KEY.",
       },
       components: {
         securitySchemes: {

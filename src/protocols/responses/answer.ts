@@ -71,7 +71,9 @@ export function createResponsesMachine(
   // Whitespace before any text item is open: held until real text comes (a model's "\n\n" after its tool
   // calls is not worth a message item).
   let heldWhitespace = "";
-  const calls = new Map<number, ToolCall>();
+  // Every call in the order it began, and the one each upstream tool-call index now stands for.
+  const calls: ToolCall[] = [];
+  const callAt = new Map<number, ToolCall>();
   const callIds = new Set<string>();
   let itemCount = 0;
   let finishReason: string | null = null;
@@ -232,15 +234,14 @@ export function createResponsesMachine(
     const key = count(delta.index) ?? position;
     const fn = isObject(delta.function) ? delta.function : {};
     const upstreamId = nonEmpty(delta.id);
-    let call = calls.get(key);
+    let call = callAt.get(key);
     // Some upstreams reuse index 0 for every call, so a new id at a known index is a new call too.
     if (!call || (upstreamId !== null && call.upstreamId !== null && upstreamId !== call.upstreamId)) {
       closeReasoning();
       closeText();
-      if (call) calls.set(-1 - calls.size, call);
-      let callId = upstreamId ?? `call_${suffix}_${calls.size}`;
+      let callId = upstreamId ?? `call_${suffix}_${calls.length}`;
       // The openai SDK refuses two calls with one call_id.
-      while (callIds.has(callId)) callId = `${callId}_${calls.size}`;
+      while (callIds.has(callId)) callId = `${callId}_${calls.length}`;
       callIds.add(callId);
       call = {
         index: null,
@@ -251,7 +252,8 @@ export function createResponsesMachine(
         args: "",
         upstreamId,
       };
-      calls.set(key, call);
+      calls.push(call);
+      callAt.set(key, call);
     }
     const name = nonEmpty(fn.name);
     if (name !== null && call.index === null) {
@@ -323,7 +325,7 @@ export function createResponsesMachine(
   /** Closes every call; a function call whose arguments do not parse was cut off and is left incomplete. */
   function closeCalls(): boolean {
     let cut = false;
-    const ordered = [...calls.values()].sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
+    const ordered = [...calls].sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
     for (const call of ordered) {
       if (call.index === null) {
         // A call whose name never came: announced now, under the name the model gave (none).

@@ -103,9 +103,9 @@ export function translateRequest(body: unknown): TranslatedRequest {
   if (request.temperature != null) chat.temperature = request.temperature;
   if (request.top_p != null) chat.top_p = request.top_p;
   const choice = toolChoice(request.tool_choice, chatTools);
-  if (choice !== null && isRefusal(choice)) return choice;
+  if (isRefusal(choice)) return choice;
   // Sent only beside tools: vLLM refuses tool_choice when the request has none.
-  if (choice !== null && choice.tools.length > 0) {
+  if (choice.tools.length > 0) {
     chat.tools = choice.tools;
     if (choice.choice !== undefined) chat.tool_choice = choice.choice;
     if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls;
@@ -250,12 +250,12 @@ function customDescription(description: string, format: Json | null | undefined)
 
 /**
  * `tool_choice` for the chat body, and the tools it leaves callable (`allowed_tools` narrows them). Forcing a
- * hosted tool is refused: the model could never call it. Null when there is nothing to send.
+ * hosted tool is refused: the model could never call it.
  */
 function toolChoice(
   choice: ResponsesRequest["tool_choice"],
   tools: Json[],
-): { tools: Json[]; choice?: unknown } | Refusal | null {
+): { tools: Json[]; choice?: unknown } | Refusal {
   if (choice == null || typeof choice === "string") return { tools, choice: choice ?? undefined };
   const type = choice.type;
   if (type === "function" || type === "custom") {

@@ -96,7 +96,7 @@ OpenAI Responses (Codex CLI, client.responses.create, the AI SDK's Responses pro
   curl ${base}/responses -H 'content-type: application/json' -H 'authorization: Bearer demo-key' \
     -d '{"model":"chutesai/AutoPilot","input":"Hello"}'
 
-  Codex CLI: put this in \$CODEX_HOME/config.toml (default ~/.codex), then
+  Codex CLI: put this in $CODEX_HOME/config.toml (default ~/.codex), then
   AUTOPILOT_API_KEY=demo-key codex exec "Say hello"
 
     model = "chutesai/AutoPilot"

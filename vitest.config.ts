@@ -46,6 +46,11 @@ export default defineConfig({
             UPSTREAM_HEADER_TIMEOUT_MS: "300",
             UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "300",
             UPSTREAM_IDLE_TIMEOUT_MS: "300",
+            // Direct mode's retries and resuming a broken stream are off here, so the failover table (§7) and
+            // the after-commit rows keep one attempt each; test/direct-retry.test.ts and test/resume.test.ts
+            // turn them on (docs/contract.md §19).
+            DIRECT_RETRY_BUDGET_MS: "0",
+            RESUME_MAX: "0",
           }),
         ],
         test: {

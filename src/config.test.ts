@@ -38,6 +38,8 @@ describe("parseConfig", () => {
         slowModel: { factor: 4, minMs: 2000, recheckAfterMs: 30_000 },
         aggregator: { forwardMs: 1000 },
         hedge: { afterMs: 0 },
+        directRetry: { baseMs: 250, budgetMs: 8000 },
+        resume: { max: 1, deadlineMs: 20_000 },
         anthropic: { modelMap: [{ pattern: "claude-*", target: "chutesai/AutoPilot" }] },
         rollouts: { webhookUrl: null },
         recording: {

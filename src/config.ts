@@ -123,6 +123,10 @@ const ENV_SCHEMA = v.object({
   SLOW_MODEL_FACTOR: v.optional(decimalText(0), "4"),
   SLOW_MODEL_MIN_MS: v.optional(numberText(0), "2000"),
   HEDGE_AFTER_MS: v.optional(numberText(0), "0"),
+  DIRECT_RETRY_BASE_MS: v.optional(numberText(1), "250"),
+  DIRECT_RETRY_BUDGET_MS: v.optional(numberText(0), "8000"),
+  RESUME_MAX: v.optional(numberText(0), "1"),
+  RESUME_DEADLINE_MS: v.optional(numberText(1), "20000"),
   ANTHROPIC_MODEL_MAP: v.optional(modelMap, "claude-*=chutesai/AutoPilot"),
   ROUTER_API_KEYS: v.optional(commaList, ""),
   UPSTREAM_API_KEY: optionalSecret,
@@ -204,6 +208,10 @@ function toConfig(out: ParsedEnv) {
     aggregator: { forwardMs: out.AGGREGATOR_FORWARD_MS },
     /** Hedged first byte (docs/contract.md §13); 0 is off. */
     hedge: { afterMs: out.HEDGE_AFTER_MS },
+    /** Direct mode's retries of its one model (docs/contract.md §19); a budget of 0 is off. */
+    directRetry: { baseMs: out.DIRECT_RETRY_BASE_MS, budgetMs: out.DIRECT_RETRY_BUDGET_MS },
+    /** Resuming a stream that broke after commit (docs/contract.md §19); 0 resumes is off. */
+    resume: { max: out.RESUME_MAX, deadlineMs: out.RESUME_DEADLINE_MS },
     /** The Anthropic Messages ingress (docs/contract.md §14). */
     anthropic: { modelMap: out.ANTHROPIC_MODEL_MAP as readonly ModelMapping[] },
     /** Rollouts (docs/contract.md §18): where abort and promotion events are posted; null: nowhere. */

@@ -1,15 +1,16 @@
 // Stage 3, execute: the upstream attempts, in plan order, until one commits or the failover table says stop
 // (docs/contract.md §7), hedged in alias and list modes when HEDGE_AFTER_MS is set (§13, never in direct
-// mode: there is no other model). Each attempt asks for the output that fits its model (§16). An engine's
-// refusal moves an alias or list request on to the next candidate that still fits once the engine has counted
-// the prompt, and what it showed about the model is learned at once by this isolate (and by the fleet through
-// the outcome report); in direct mode it goes back to the client. Holds this isolate's claim on the models it
-// probes until it decides.
+// mode: there is no other model; direct mode retries its one model with backoff instead, §19). Each attempt
+// asks for the output that fits its model (§16). An engine's refusal moves an alias or list request on to the
+// next candidate that still fits once the engine has counted the prompt, and what it showed about the model is
+// learned at once by this isolate (and by the fleet through the outcome report); in direct mode it goes back
+// to the client. Holds this isolate's claim on the models it probes until it decides.
 import { LEARNED_LIMIT_TTL_MS, mergeLimitMaps } from "../core/capabilities.ts";
+import { directRetryDelay, parseRetryAfter } from "../core/direct-retry.ts";
 import type { EngineRefusal } from "../core/engine-refusal.ts";
 import { judgeFit, type Misfit } from "../core/fit.ts";
 import { nothingFits } from "../core/fit-plan.ts";
-import type { LimitFacts } from "../core/outcome.ts";
+import type { AttemptRecord, LimitFacts } from "../core/outcome.ts";
 import { limitShownBy, misfitShownBy, profileAfter } from "../core/refusal-lessons.ts";
 import { type FailoverResult, runFailover } from "../upstream/failover.ts";
 import { buildUpstreamHeaders } from "../upstream/headers.ts";
@@ -27,28 +28,75 @@ export async function executePlan(
   const fit = createFitTracker(ctx, request, plan);
   const releaseProbes = ctx.isolate.probes.claim(plan.probes);
   try {
-    return await runFailover({
-      candidates: plan.candidates,
-      url: `${upstream.baseUrl}${request.upstreamPath}`,
-      headers: buildUpstreamHeaders(
-        request.clientHeaders,
-        isManaged(ctx) ? auth.upstreamApiKey : undefined,
-        request.traceparent,
-      ),
-      bodyFor: (model) => upstreamBody(request.bodyFor(model, fit.maxTokens[model] ?? null)),
-      fits: (model) => !fit.ruledOut.has(model),
-      maxTokensFor: (model) => fit.maxTokens[model],
-      onRefusal: fit.onRefusal,
-      nothingFits: fit.nothingFits,
-      headerTimeoutMs: upstream.headerTimeoutMs,
-      firstByteTimeoutMs: upstream.firstByteTimeoutMs,
-      hedgeAfterMs: plan.mode.kind === "direct" ? 0 : ctx.config.hedge.afterMs,
-      nowMs: ctx.now,
-      clientSignal: request.clientSignal,
-    });
+    const run = () =>
+      runFailover({
+        candidates: plan.candidates,
+        url: `${upstream.baseUrl}${request.upstreamPath}`,
+        headers: buildUpstreamHeaders(
+          request.clientHeaders,
+          isManaged(ctx) ? auth.upstreamApiKey : undefined,
+          request.traceparent,
+        ),
+        bodyFor: (model) => upstreamBody(request.bodyFor(model, fit.maxTokens[model] ?? null)),
+        fits: (model) => !fit.ruledOut.has(model),
+        maxTokensFor: (model) => fit.maxTokens[model],
+        onRefusal: fit.onRefusal,
+        nothingFits: fit.nothingFits,
+        headerTimeoutMs: upstream.headerTimeoutMs,
+        firstByteTimeoutMs: upstream.firstByteTimeoutMs,
+        hedgeAfterMs: plan.mode.kind === "direct" ? 0 : ctx.config.hedge.afterMs,
+        nowMs: ctx.now,
+        clientSignal: request.clientSignal,
+      });
+    return plan.mode.kind === "direct" ? await retryDirect(ctx, request, run) : await run();
   } finally {
     releaseProbes();
   }
+}
+
+/**
+ * Direct mode's one model, tried again after a retryable failure before commit (docs/contract.md §19) with
+ * jittered backoff (core/direct-retry.ts), while the attempts and the wait stay within their limits; the last
+ * result is the answer when they run out. Every attempt is in the result's list, in order.
+ */
+async function retryDirect(
+  ctx: RoutingContext,
+  request: RoutingRequest,
+  run: () => Promise<FailoverResult>,
+): Promise<FailoverResult> {
+  const startedMs = ctx.now();
+  const attempts: AttemptRecord[] = [];
+  const options = { ...ctx.config.directRetry, maxAttempts: ctx.config.upstream.maxAttempts };
+  for (;;) {
+    const result = await run();
+    attempts.push(...result.attempts);
+    if (result.kind === "committed" || result.attempts.at(-1)?.outcome !== "retryable")
+      return { ...result, attempts };
+    const answer = result.kind === "upstream_answer" ? result.response : null;
+    const retryAfterMs = parseRetryAfter(answer?.headers.get("retry-after") ?? null, ctx.now());
+    const state = { attempts: attempts.length, elapsedMs: ctx.now() - startedMs, retryAfterMs };
+    const delay = directRetryDelay(state, options);
+    if (delay === null) return { ...result, attempts };
+    answer?.body?.cancel().catch(() => {});
+    if (!(await sleepUnlessAborted(delay, request.clientSignal)))
+      return { kind: "failure", failure: { kind: "client_cancel" }, attempts };
+  }
+}
+
+/** Waits `ms`; false when the client went away first. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** Below this many characters a body is sent as one string, which costs less than a Blob to make. */

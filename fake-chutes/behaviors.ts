@@ -8,6 +8,12 @@ export type OverloadReason = "infra_overload" | "no_targets" | "maintenance";
 /** Where a reasoning model puts its thinking: vLLM renamed `reasoning_content` to `reasoning`. */
 export type ReasoningField = "reasoning_content" | "reasoning";
 
+/**
+ * What a `healthy` model does with a chat request that asks it to go on from its final assistant message
+ * (`continue_final_message`): carry on after it, or start the answer over as a template that drops it would.
+ */
+export type ContinuationMode = "continues" | "restarts";
+
 /** One function call a `healthy` chat answer makes; `id` defaults to `call_<index in toolCalls>`. */
 export type FakeToolCall = { id?: string; name: string; arguments: string };
 
@@ -24,6 +30,8 @@ export type Behavior = { times?: number } & (
       reasoningField?: ReasoningField;
       /** Chat only: calls sent after the content; a non-empty list makes `finish_reason` `tool_calls`. */
       toolCalls?: FakeToolCall[];
+      /** Chat only: how a `continue_final_message` request is answered. Default `continues`. */
+      continuation?: ContinuationMode;
     }
   | { kind: "slow_headers"; delayMs: number }
   | { kind: "slow_first_byte"; delayMs: number }
@@ -47,6 +55,8 @@ export const OVERLOAD_REASONS: readonly OverloadReason[] = ["infra_overload", "n
 
 export const REASONING_FIELDS: readonly ReasoningField[] = ["reasoning_content", "reasoning"];
 
+export const CONTINUATION_MODES: readonly ContinuationMode[] = ["continues", "restarts"];
+
 type FieldRule =
   | "count"
   | "count?"
@@ -55,7 +65,8 @@ type FieldRule =
   | "string?"
   | "reason?"
   | "reasoningField?"
-  | "toolCalls?";
+  | "toolCalls?"
+  | "continuation?";
 
 // One line per kind: the fields it accepts. Kept in step with the `Behavior` union by hand.
 const FIELD_RULES: { readonly [K in BehaviorKind]: Readonly<Record<string, FieldRule>> } = {
@@ -66,6 +77,7 @@ const FIELD_RULES: { readonly [K in BehaviorKind]: Readonly<Record<string, Field
     reasoning: "string?",
     reasoningField: "reasoningField?",
     toolCalls: "toolCalls?",
+    continuation: "continuation?",
   },
   slow_headers: { delayMs: "count" },
   slow_first_byte: { delayMs: "count" },
@@ -122,6 +134,10 @@ function checkField(value: unknown, rule: FieldRule): string | null {
         : `must be one of: ${REASONING_FIELDS.join(", ")}`;
     case "toolCalls?":
       return checkToolCalls(value);
+    case "continuation?":
+      return CONTINUATION_MODES.some((mode) => mode === value)
+        ? null
+        : `must be one of: ${CONTINUATION_MODES.join(", ")}`;
   }
 }
 

@@ -1,8 +1,16 @@
 // Plays one behaviour on one completion response: success (JSON or SSE), scripted errors, delays, resets and
-// stalls. Which behaviour applies, and the request log, are server.ts's job.
+// stalls, and continuations of a final assistant message (continuation.ts). Which behaviour applies, and the
+// request log, are server.ts's job.
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Behavior } from "./behaviors.ts";
+import type { Behavior, ContinuationMode } from "./behaviors.ts";
+import {
+  chunksSpanning,
+  continuationStamp,
+  continuationUsage,
+  continuedAnswer,
+  renderContinuation,
+} from "./continuation.ts";
 import { defaultStatusDetail, detailBody, NGINX_429_HTML, overloadDetail } from "./error-bodies.ts";
 import { sendText, sleep, waitForAbort, writeFlushed } from "./http-io.ts";
 import {
@@ -13,6 +21,7 @@ import {
   contentChunk,
   countUsage,
   extraTokens,
+  type RenderedAnswer,
   streamTail,
   toSseEvent,
   type Usage,
@@ -30,13 +39,23 @@ export type CompletionRun = {
   stream: boolean;
   requestBody: string;
   invocationId: string;
+  /**
+   * The final assistant message a chat request asks to continue (`continue_final_message`, with
+   * `add_generation_prompt: false`); "" when that message is not the assistant's text. Null: not a continuation.
+   */
+  continueFrom: string | null;
   /** Aborts when the client goes away or the fake shuts down. */
   signal: AbortSignal;
   /** Called just before the fake drops the connection itself, so it is not logged as a client cancel. */
   onDrop(): void;
 };
 
-type SuccessOptions = AnswerExtras & { chunks?: number; intervalMs?: number; firstByteDelayMs?: number };
+type SuccessOptions = AnswerExtras & {
+  chunks?: number;
+  intervalMs?: number;
+  firstByteDelayMs?: number;
+  continuation?: ContinuationMode;
+};
 
 export async function playBehavior(run: CompletionRun, behavior: Behavior): Promise<void> {
   const { res } = run;
@@ -94,13 +113,29 @@ function usageOf(run: CompletionRun, chunks: number, extras: AnswerExtras = {}):
   return countUsage(run.requestBody, chunks, extraTokens(run.kind, extras));
 }
 
-async function sendSuccess(run: CompletionRun, options: SuccessOptions): Promise<void> {
-  const { res, kind, model, signal } = run;
-  const chunks = options.chunks ?? DEFAULT_CHUNKS;
-  const firstByteDelayMs = options.firstByteDelayMs ?? 0;
+/** The answer `options` script for this request: a continuation's when it asks for one. */
+function renderSuccess(run: CompletionRun, options: SuccessOptions, chunks: number): RenderedAnswer {
+  const { kind, model } = run;
+  if (run.continueFrom !== null) {
+    const mode = options.continuation ?? "continues";
+    const answer = continuedAnswer(run.continueFrom, mode, chunks, options);
+    const usage = continuationUsage(run.requestBody, answer);
+    return renderContinuation(model, answer, usage, continuationStamp(run.invocationId));
+  }
   const usage = usageOf(run, chunks, options);
+  return {
+    events: bodyChunks(kind, model, chunks, options),
+    tail: streamTail(kind, model, usage, options),
+    body: completionBody(kind, model, chunks, usage, options),
+  };
+}
+
+async function sendSuccess(run: CompletionRun, options: SuccessOptions): Promise<void> {
+  const { res, signal } = run;
+  const firstByteDelayMs = options.firstByteDelayMs ?? 0;
+  const answer = renderSuccess(run, options, options.chunks ?? DEFAULT_CHUNKS);
   if (!run.stream) {
-    const body = JSON.stringify(completionBody(kind, model, chunks, usage, options));
+    const body = JSON.stringify(answer.body);
     res.writeHead(200, { ...successHeaders(run), "content-length": Buffer.byteLength(body) });
     if (firstByteDelayMs > 0) {
       res.flushHeaders();
@@ -113,23 +148,26 @@ async function sendSuccess(run: CompletionRun, options: SuccessOptions): Promise
   res.flushHeaders();
   if (!(await sleep(firstByteDelayMs, signal))) return;
   // `intervalMs` separates every body event: reasoning words, content chunks and tool-call pieces alike.
-  for (const [index, chunk] of bodyChunks(kind, model, chunks, options).entries()) {
+  for (const [index, chunk] of answer.events.entries()) {
     if (index > 0 && !(await sleep(options.intervalMs ?? 0, signal))) return;
     res.write(toSseEvent(chunk));
   }
-  res.end(streamTail(kind, model, usage, options));
+  res.end(answer.tail);
 }
 
 /**
  * Headers plus the first `afterChunks` content chunks, flushed. A non-streamed request gets the first half of
- * its JSON body instead (nothing when `afterChunks` is 0).
+ * its JSON body instead (nothing when `afterChunks` is 0). A continuation sends the first `afterChunks` events
+ * of its own stream, the role-only chunk being the first.
  */
 async function sendPartial(run: CompletionRun, afterChunks: number): Promise<void> {
   const { res, kind, model } = run;
   res.writeHead(200, successHeaders(run));
   res.flushHeaders();
   let payload = "";
-  if (run.stream) {
+  if (run.continueFrom !== null) {
+    payload = partialContinuation(run, run.continueFrom, afterChunks);
+  } else if (run.stream) {
     for (let index = 0; index < afterChunks; index += 1)
       payload += toSseEvent(contentChunk(kind, model, index));
   } else if (afterChunks > 0) {
@@ -138,4 +176,19 @@ async function sendPartial(run: CompletionRun, afterChunks: number): Promise<voi
   }
   // An empty write still resolves once the headers are handed to the socket.
   await writeFlushed(res, payload, run.signal);
+}
+
+/**
+ * A broken continuation: the first `afterChunks` events of its stream, or the first half of its JSON body. The
+ * streamed answer is long enough that the break always comes before the finish chunk.
+ */
+function partialContinuation(run: CompletionRun, prefix: string, afterChunks: number): string {
+  if (run.stream) {
+    const chunks = Math.max(DEFAULT_CHUNKS, chunksSpanning(prefix) + afterChunks);
+    const { events } = renderSuccess(run, {}, chunks);
+    return events.slice(0, afterChunks).map(toSseEvent).join("");
+  }
+  if (afterChunks === 0) return "";
+  const body = JSON.stringify(renderSuccess(run, {}, DEFAULT_CHUNKS).body);
+  return body.slice(0, Math.floor(body.length / 2));
 }

@@ -26,6 +26,14 @@ export function chunkText(index: number): string {
   return `chunk ${index} `;
 }
 
+/** The content chunks of an answer with `chunks` of them: `chunkText(0)` … `chunkText(chunks - 1)`. */
+export function answerChunks(chunks: number): string[] {
+  return Array.from({ length: chunks }, (_, index) => chunkText(index));
+}
+
+/** One answer in each form the wire carries it: stream events before the tail, the tail, the JSON body. */
+export type RenderedAnswer = { events: object[]; tail: string; body: object };
+
 /**
  * Token counts: about four bytes of request per prompt token, two tokens per content chunk, plus `extra`
  * completion tokens (reasoning and tool calls, see `extraTokens`).
@@ -71,7 +79,7 @@ export function toolCallId(call: FakeToolCall, index: number): string {
   return call.id ?? `call_${index}`;
 }
 
-function finishReasonOf(kind: CompletionKind, extras: AnswerExtras): "stop" | "tool_calls" {
+export function finishReasonOf(kind: CompletionKind, extras: AnswerExtras): "stop" | "tool_calls" {
   return kind === "chat" && (extras.toolCalls ?? []).length > 0 ? "tool_calls" : "stop";
 }
 
@@ -96,7 +104,8 @@ export function contentChunk(kind: CompletionKind, model: string, index: number)
   return deltaChunk(model, index === 0 ? { role: "assistant", content: text } : { content: text });
 }
 
-function deltaChunk(model: string, delta: object): object {
+/** A `chat.completion.chunk` carrying one delta. */
+export function deltaChunk(model: string, delta: object): object {
   return {
     ...envelope("chat", model, true),
     choices: [{ index: 0, delta, logprobs: null, finish_reason: null }],
@@ -115,10 +124,21 @@ export function bodyChunks(
   extras: AnswerExtras,
 ): object[] {
   if (kind === "text") return Array.from({ length: chunks }, (_, index) => contentChunk(kind, model, index));
+  const deltas = answerDeltas(answerChunks(chunks), extras);
+  const [first] = deltas;
+  if (first !== undefined) deltas[0] = { role: "assistant", ...first };
+  return deltas.map((delta) => deltaChunk(model, delta));
+}
+
+/**
+ * The deltas of a chat answer, without a role: reasoning (one per word, in `reasoningField`), one per piece of
+ * `content`, then per tool call a header and its argument pieces.
+ */
+export function answerDeltas(content: readonly string[], extras: AnswerExtras): Record<string, unknown>[] {
   const deltas: Record<string, unknown>[] = [];
   const field = extras.reasoningField ?? "reasoning_content";
   for (const piece of reasoningPieces(extras.reasoning ?? "")) deltas.push({ [field]: piece });
-  for (let index = 0; index < chunks; index += 1) deltas.push({ content: chunkText(index) });
+  for (const piece of content) deltas.push({ content: piece });
   for (const [index, call] of (extras.toolCalls ?? []).entries()) {
     const header = {
       index,
@@ -131,9 +151,7 @@ export function bodyChunks(
       deltas.push({ tool_calls: [{ index, function: { arguments: piece } }] });
     }
   }
-  const [first] = deltas;
-  if (first !== undefined) deltas[0] = { role: "assistant", ...first };
-  return deltas.map((delta) => deltaChunk(model, delta));
+  return deltas;
 }
 
 /** Last content-less chunk with `finish_reason` (`stop`, or `tool_calls` when the answer calls tools). */
@@ -179,8 +197,17 @@ export function completionBody(
   usage: Usage,
   extras: AnswerExtras = {},
 ): object {
-  let text = "";
-  for (let index = 0; index < chunks; index += 1) text += chunkText(index);
+  return completionBodyOf(kind, model, answerChunks(chunks).join(""), usage, extras);
+}
+
+/** `completionBody` with the content given as text. */
+export function completionBodyOf(
+  kind: CompletionKind,
+  model: string,
+  text: string,
+  usage: Usage,
+  extras: AnswerExtras = {},
+): object {
   if (kind === "text") {
     const choice = { index: 0, text, logprobs: null, finish_reason: "stop" };
     return { ...envelope(kind, model, false), choices: [choice], usage };

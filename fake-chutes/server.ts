@@ -13,6 +13,7 @@ import {
   type FakeModel,
 } from "./catalogue.ts";
 import { playBehavior } from "./completions.ts";
+import { continuationRequestOf } from "./continuation.ts";
 import { type EngineLimits, limitsFromEntry, refuseIfUnfit } from "./engine-limits.ts";
 import { FEED_OK, type FeedName, type FeedState, parseFeedState, respondToFeed } from "./feeds.ts";
 import { flattenHeaders, isRecord, parseJsonObject, readBody, sendJson, sendText } from "./http-io.ts";
@@ -172,6 +173,12 @@ export async function startFakeChutes(options: FakeChutesOptions = {}): Promise<
     if (!isKnownModel(model)) return sendJson(res, 404, { detail: `model not found: ${model}` });
     const behavior = behaviors.take(model);
     entry.behavior = behavior.kind;
+    // vLLM validates the request's fields before it counts anything, so this refusal comes first.
+    const continuation = continuationRequestOf(kind, json);
+    if (behavior.kind === "healthy" && continuation?.kind === "refused") {
+      entry.behavior = "refused";
+      return sendText(res, 400, "application/json", continuation.body);
+    }
     const limits = behavior.kind === "healthy" ? limitsOf(model) : null;
     const refusal = limits ? refuseIfUnfit(model, json, limits) : null;
     if (refusal?.kind === "status") {
@@ -191,6 +198,7 @@ export async function startFakeChutes(options: FakeChutesOptions = {}): Promise<
       stream: json.stream === true,
       requestBody: body,
       invocationId: String(entry.id),
+      continueFrom: continuation?.kind === "continue" ? continuation.prefix : null,
       signal: AbortSignal.any([closed.signal, shutdown.signal]),
       onDrop: () => {
         dropped = true;

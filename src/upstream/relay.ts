@@ -14,6 +14,7 @@
 
 import { concat, createSseReader, endsWithBareError, type SseEvent } from "../core/event-stream.ts";
 import type { PartEnd, StreamEnd } from "../core/outcome.ts";
+import type { SpliceVerdict, StreamSplice } from "../core/stream-splice.ts";
 import { type StreamTally, usageInEvents, usageInJsonTail } from "../core/usage-meter.ts";
 import { createDeadline, type Deadline } from "./deadline.ts";
 
@@ -47,8 +48,14 @@ export interface RelaySubscriber {
   onBytes?(chunk: Uint8Array): void;
 }
 
-/** Asked when a part broke or stalled: the part that continues the answer, or null to end it there. */
-export type Continuation = (partsSoFar: readonly PartEnd[]) => Promise<UpstreamPart | null>;
+/**
+ * Asked when a part broke or stalled: the part that continues the answer, or null to end it there. `why` is
+ * what the splice saw, when it ended the part (an in-band error, or a continuation that restarted).
+ */
+export type Continuation = (
+  partsSoFar: readonly PartEnd[],
+  why: Exclude<SpliceVerdict, { kind: "pass" | "stopped" }> | null,
+) => Promise<UpstreamPart | null>;
 
 export interface RelayOptions {
   idleTimeoutMs: number;
@@ -62,7 +69,14 @@ export interface RelayOptions {
   subscribers?: readonly RelaySubscriber[];
   /** SSE only: where the answer continues when a part breaks (none: the break ends it). */
   continueWith?: Continuation;
+  /**
+   * SSE only: what every upstream event passes through before anyone sees it, so that parts read as one
+   * answer (core/stream-splice.ts); it can also end a part (an in-band failure, a stop across the seam).
+   */
+  splice?: StreamSplice;
 }
+
+const PASS: SpliceVerdict = { kind: "pass" };
 
 // A stream's usage chunk comes last or next to last before [DONE]: the data events kept for it.
 const USAGE_EVENTS_KEPT = 4;
@@ -81,8 +95,11 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
   const { transform, finish, errorEvent } = options.framing;
   const subscribers = options.subscribers ?? [];
   const continueWith = options.isEventStream ? options.continueWith : undefined;
+  const splice = options.isEventStream ? options.splice : undefined;
   // With a continuation the client gets whole events only: what a broken part began is never sent.
-  const wholeEvents = transform === null && continueWith !== undefined;
+  const wholeEvents = transform === null && (continueWith !== undefined || splice !== undefined);
+  // What the splice said of the current part, once it said something other than "go on".
+  let verdict: SpliceVerdict = PASS;
   const parts: PartEnd[] = [];
   let part = initial;
   let watch = options.isEventStream ? watchEvents() : watchJson();
@@ -108,6 +125,13 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
     deadline.stop();
     options.onEnd(parts);
   };
+  /** The answer ended as answers end: the framing's closing bytes, then the client's stream closes. */
+  const finishClean = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    const closingBytes = finish?.();
+    if (closingBytes && closingBytes.byteLength > 0) controller.enqueue(closingBytes);
+    controller.close();
+    endPart(options.framing.sawError?.() ? "upstream_error" : "complete", true);
+  };
   // Only time spent waiting on the upstream counts, not time the client takes to read.
   const onIdle = () => {
     if (ended) return;
@@ -116,13 +140,24 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
   };
   const framed = (chunk: Uint8Array): Uint8Array => {
     const events = watch.take(chunk);
-    if (options.isEventStream) for (const subscriber of subscribers) subscriber.onEvents(events);
-    else for (const subscriber of subscribers) subscriber.onBytes?.(chunk);
-    if (transform) return transform(events);
-    return wholeEvents ? concat(events.map((event) => event.raw)) : chunk;
+    if (!options.isEventStream) for (const subscriber of subscribers) subscriber.onBytes?.(chunk);
+    return send(splice ? spliced(events) : events, chunk);
   };
-  /** Starts relaying `next` as the answer's next part. */
-  const begin = (next: UpstreamPart, controller: ReadableStreamDefaultController<Uint8Array>) => {
+  /** Events as the client should get them, after the splice; notes what it said of the part. */
+  const spliced = (events: readonly SseEvent[]): readonly SseEvent[] => {
+    if (!splice || verdict.kind !== "pass") return verdict.kind === "pass" ? events : [];
+    const taken = splice.take(events);
+    verdict = taken.verdict;
+    return taken.events;
+  };
+  /** The bytes the client gets for `events` (the events of `chunk`, when it came whole from the upstream). */
+  const send = (events: readonly SseEvent[], chunk: Uint8Array | null): Uint8Array => {
+    if (options.isEventStream) for (const subscriber of subscribers) subscriber.onEvents(events);
+    if (transform) return transform(events);
+    return wholeEvents || chunk === null ? concat(events.map((event) => event.raw)) : chunk;
+  };
+  /** Starts relaying `next` as the answer's next part; whether anything was sent yet. */
+  const begin = (next: UpstreamPart, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
     if (next !== part) {
       deadline.stop();
       deadline = next.deadline ?? createDeadline();
@@ -131,8 +166,10 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
     watch = options.isEventStream ? watchEvents() : watchJson();
     closing = null;
     stalled = false;
+    verdict = PASS;
     const bytes = framed(next.first);
     if (bytes.byteLength > 0) controller.enqueue(bytes);
+    return bytes.byteLength > 0;
   };
 
   return new ReadableStream<Uint8Array>(
@@ -141,63 +178,9 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
         begin(initial, controller);
       },
       async pull(controller) {
-        let next: ReadableStreamReadResult<Uint8Array> | null;
-        // A transform may hold a chunk back (a partial event); read on until there is something to send.
-        for (;;) {
-          deadline.arm(options.idleTimeoutMs, onIdle);
-          try {
-            next = await part.reader.read();
-          } catch {
-            next = null;
-          }
-          deadline.disarm();
-          if (ended) return;
-          if (!next || next.done || stalled) break;
-          if (next.value.byteLength === 0) continue;
-          const bytes = framed(next.value);
-          if (bytes.byteLength > 0 || (!transform && !wholeEvents)) {
-            controller.enqueue(bytes);
-            return;
-          }
-        }
-        const { rest, endedMidEvent, bareError } = closePart();
-        if (next?.done && !stalled && !bareError) {
-          // A last event without its blank line is still the upstream's; a byte relay sent it already.
-          if (rest) for (const subscriber of subscribers) subscriber.onEvents([rest]);
-          const last = rest && transform ? transform([rest]) : rest && wholeEvents ? rest.raw : null;
-          if (last && last.byteLength > 0) controller.enqueue(last);
-          const closingBytes = finish?.();
-          if (closingBytes && closingBytes.byteLength > 0) controller.enqueue(closingBytes);
-          controller.close();
-          endPart(options.framing.sawError?.() ? "upstream_error" : "complete", true);
-          return;
-        }
-        const how = stalled ? "idle_timeout" : "upstream_error";
-        if (!next?.done) releasePart(part, how);
-        if (continueWith) {
-          endPart(how, false);
-          continuing = true;
-          const following = await continueWith(parts).catch(() => null);
-          continuing = false;
-          if (following && ended) releasePart(following, "client_cancel");
-          if (ended) return;
-          if (following) {
-            begin(following, controller);
-            return;
-          }
-          parts.pop();
-        }
-        const message =
-          how === "idle_timeout"
-            ? `The upstream stream stalled for more than ${options.idleTimeoutMs} ms`
-            : "The upstream stream failed";
-        if (options.isEventStream) {
-          controller.enqueue(errorEvent(message, endedMidEvent && !wholeEvents));
-          controller.close();
-        } else {
-          controller.error(new Error(message));
-        }
-        endPart(how, true);
+        // A pull must send something or end the stream: the reader waits on it. A continuation whose first
+        // events are held back (the splice judges them first) sends nothing yet, so read on.
+        while (!(await pullOnce(controller))) {}
       },
       cancel() {
         if (ended) return;
@@ -212,6 +195,78 @@ export function relayBody(initial: UpstreamPart, options: RelayOptions): Readabl
     },
     { highWaterMark: 0 },
   );
+
+  /** One step of the relay; false when it sent nothing and did not end (another step is due). */
+  async function pullOnce(controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> {
+    let next: ReadableStreamReadResult<Uint8Array> | null = null;
+    // A transform may hold a chunk back (a partial event); read on until there is something to send.
+    // The splice may have ended the part already (in its first bytes): then nothing more is read.
+    while (verdict.kind === "pass") {
+      deadline.arm(options.idleTimeoutMs, onIdle);
+      try {
+        next = await part.reader.read();
+      } catch {
+        next = null;
+      }
+      deadline.disarm();
+      if (ended) return true;
+      if (!next || next.done || stalled) break;
+      if (next.value.byteLength === 0) continue;
+      const bytes = framed(next.value);
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      if (verdict.kind !== "pass") break;
+      if (bytes.byteLength > 0 || (!transform && !wholeEvents)) return true;
+    }
+    if (verdict.kind === "stopped") {
+      // The splice ended the answer (a stop sequence across the seam): the upstream has nothing more to say.
+      releasePart(part, "complete");
+      closePart();
+      finishClean(controller);
+      return true;
+    }
+    const { rest, endedMidEvent, bareError } = closePart();
+    if (verdict.kind === "pass" && next?.done && !stalled && !bareError) {
+      // A last event without its blank line is still the upstream's; a byte relay sent it already.
+      const tail: Uint8Array[] = [];
+      if (rest && (transform || wholeEvents)) tail.push(send(spliced([rest]), null));
+      else if (rest) for (const subscriber of subscribers) subscriber.onEvents([rest]);
+      const ending = splice && verdict.kind === "pass" ? splice.end() : null;
+      if (ending && ending.events.length > 0) tail.push(send(ending.events, null));
+      const last = concat(tail);
+      if (last.byteLength > 0) controller.enqueue(last);
+      // An answer that stopped without a finish or [DONE] broke, when it can be continued.
+      if (verdict.kind === "pass" && (ending === null || ending.whole)) {
+        finishClean(controller);
+        return true;
+      }
+    }
+    const how = stalled ? "idle_timeout" : "upstream_error";
+    if (!next?.done) releasePart(part, how);
+    if (continueWith) {
+      endPart(how, false);
+      continuing = true;
+      const why = verdict.kind === "broke" || verdict.kind === "restarted" ? verdict : null;
+      const following = await continueWith(parts, why).catch(() => null);
+      continuing = false;
+      if (following && ended) releasePart(following, "client_cancel");
+      if (ended) return true;
+      // What the next part sent at once; when its first events are held back, read on.
+      if (following) return begin(following, controller);
+      parts.pop();
+    }
+    const message =
+      how === "idle_timeout"
+        ? `The upstream stream stalled for more than ${options.idleTimeoutMs} ms`
+        : "The upstream stream failed";
+    if (options.isEventStream) {
+      controller.enqueue(errorEvent(message, endedMidEvent && !wholeEvents));
+      controller.close();
+    } else {
+      controller.error(new Error(message));
+    }
+    endPart(how, true);
+    return true;
+  }
 }
 
 /** Lets go of a part nobody will read on: its fetch aborted, its body cancelled, its timer stopped. */

@@ -27,6 +27,7 @@ export type CounterMetric =
   | "failover_reason_total"
   | "stream_end_total"
   | "hedges_total"
+  | "resumes_total"
   | "tokens_total"
   | "spend_usd_total"
   | "ttfb_seconds_bucket"
@@ -105,6 +106,8 @@ export function tallyCounters(reports: readonly ReportFacts[]): CounterDelta[] {
       if (attempt.reason !== null) add("failover_reason_total", { reason: attempt.reason });
       if (attempt.hedge) add("hedges_total", { result: attempt.outcome === "committed" ? "won" : "lost" });
     }
+    for (const resume of report.resumes ?? [])
+      add("resumes_total", { model: resume.model, result: resume.result });
     const committed = report.attempts.find((attempt) => attempt.outcome === "committed");
     if (committed && report.stream) {
       const model = committed.model;

@@ -83,6 +83,21 @@ export interface OutcomeReport {
   routed?: true;
   /** The rollout arm the request was routed in (docs/contract.md §18). */
   arm?: ArmRef;
+  /** Each time the answer's stream broke mid-answer and what came of it (docs/contract.md §19). */
+  resumes?: ResumeNote[];
+}
+
+/**
+ * What came of a stream that broke mid-answer (docs/contract.md §19): `resumed`, a continuation was spliced in
+ * (`model` is the one that continued); `restarted`, the continuation started the answer over and was not
+ * spliced in (`model` restarted); `failed`, no continuation could start (`model` broke); `ineligible`, the
+ * answer could not be continued (a tool call had gone out, it broke in its reasoning, the resumes were spent).
+ */
+export type ResumeResult = "resumed" | "restarted" | "failed" | "ineligible";
+
+export interface ResumeNote {
+  model: string;
+  result: ResumeResult;
 }
 
 /** A request's place in a rollout: which rollout, which arm, and a short tag of its session. */

@@ -19,6 +19,8 @@ const COUNTER_HELP = {
   failover_reason_total: "Upstream attempts that failed over, by reason.",
   stream_end_total: "Committed answers by model and how their body ended.",
   hedges_total: "Hedged attempts, by whether the hedge won the race.",
+  resumes_total:
+    "Streams that broke mid-answer, by what came of it (resumed, restarted, failed, ineligible) and model (docs/contract.md §19).",
   tokens_total:
     "Tokens of committed answers by model and kind (prompt, completion), from upstream usage or, without it, estimated.",
   spend_usd_total: "What committed answers cost in USD by model: usage times the models feed's pricing.",

@@ -1,12 +1,14 @@
 // The one structured log line per request (docs/contract.md §11). Built from routing facts only: never bodies, keys,
 // token hashes or client IPs — there is no field that could hold them.
-import type { AttemptRecord, StreamEnd } from "./outcome.ts";
+import type { AttemptRecord, ResumeNote, StreamEnd } from "./outcome.ts";
 
 /** What a route learns about its request while handling it. */
 export interface RequestLogFields {
   mode: "alias" | "list" | "direct" | null;
   candidates: number;
   attempts: AttemptRecord[];
+  /** Each break of a committed stream mid-answer and what came of it (docs/contract.md §19). */
+  resumes?: ResumeNote[];
   selected: string | null;
   /** Time to the first body byte sent to the client, for committed answers. */
   ttfbMs: number | null;

@@ -25,6 +25,12 @@ export interface RequestProfile {
   /** The output the client asked for (`max_completion_tokens`, else `max_tokens`); null when it set none. */
   requestedOutputTokens: number | null;
   needs: RequestNeeds;
+  /**
+   * What continuing a broken answer needs (docs/contract.md §19): the stop sequences to honour across the seam.
+   * Absent when the answer cannot be continued: not a chat completion, more than one choice, a response
+   * format (a grammar cannot resume half-written JSON), or a client that prefills the answer itself.
+   */
+  continuation?: { stop: string[] };
 }
 
 /** Tokens a chat template adds to describe the tools (instructions, wrappers), besides their JSON. */
@@ -42,7 +48,7 @@ export function profileChatBody(body: Readonly<Record<string, unknown>>): Reques
     TOKENS_PER_MESSAGE * tally.messages +
     (tools.length > 0 ? TOOLS_OVERHEAD_TOKENS : 0);
   const format = isRecord(body.response_format) ? body.response_format.type : undefined;
-  return {
+  const profile: RequestProfile = {
     inputTokens,
     inputCounted: false,
     requestedOutputTokens: requestedOutput(body),
@@ -53,6 +59,19 @@ export function profileChatBody(body: Readonly<Record<string, unknown>>): Reques
       jsonObject: format === "json_object",
     },
   };
+  const continuable =
+    (body.n === undefined || body.n === null || body.n === 1) &&
+    (body.response_format === undefined || body.response_format === null || format === "text") &&
+    body.continue_final_message !== true &&
+    body.echo !== true;
+  if (continuable) profile.continuation = { stop: stopSequences(body.stop) };
+  return profile;
+}
+
+/** A chat body's `stop`: one string or a list of them. */
+function stopSequences(stop: unknown): string[] {
+  const all = typeof stop === "string" ? [stop] : Array.isArray(stop) ? stop : [];
+  return all.filter((each): each is string => typeof each === "string" && each !== "");
 }
 
 /** The profile of an OpenAI (legacy) completions body: a prompt, as text or token ids. */

@@ -14,6 +14,7 @@ import { createKeyLeases, type KeyLeases } from "./key-leases.ts";
 import { createOutcomeQueue, type OutcomeQueue } from "./outcome-queue.ts";
 import { createProbeSet, type ProbeSet } from "./probes.ts";
 import { createRecordQueue, type RecordQueue } from "./record-queue.ts";
+import { createResumeMemory, type ResumeMemory } from "./resume-memory.ts";
 import { createSecretHashes, type SecretHashes } from "./secret-hashes.ts";
 import { createStickyCache, type StickyCache } from "./sticky-cache.ts";
 import { createViewCache, type ViewCache } from "./view-cache.ts";
@@ -35,6 +36,8 @@ export interface IsolateState {
    * the fleet learns the same through the outcome reports.
    */
   limits: Record<string, LearnedLimit>;
+  /** Which models broke answers lately, and which did not continue one (docs/contract.md §19). */
+  resume: ResumeMemory;
 }
 
 const states = new WeakMap<object, IsolateState>();
@@ -82,6 +85,7 @@ function createIsolateState(env: Env): IsolateState {
     probes: createProbeSet(),
     hashes: createSecretHashes(),
     limits: {},
+    resume: createResumeMemory(),
     outcomes: createOutcomeQueue({
       reportOutcomes: (reports) => aggregator().report(digestReports(reports, Date.now())),
       applySticky: (name, writes) => env.STICKY_SHARD.getByName(name).apply(writes),

@@ -62,11 +62,14 @@ export function relayCommitted(
     isEventStream: eventStream,
     framing,
     continueWith: result.continueWith,
+    splice: result.splice,
     subscribers: result.subscribers,
     onEnd: (parts) => {
       const end = parts.at(-1)?.end ?? "complete";
       result.finish({ end, ttfbMs, durationMs: Date.now() - meta.startedMs, eventStream }, parts);
       meta.log.fields.streamEnd = end;
+      // Each break mid-answer and what came of it (§19), noted while the answer streamed.
+      if (result.trace.resumes) meta.log.fields.resumes = result.trace.resumes;
       if (end !== "complete")
         meta.log.fields.errorCode = end === "client_cancel" ? "client_cancel" : "upstream_stream_error";
       writeLog(commit.response.status);

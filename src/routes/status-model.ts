@@ -46,6 +46,11 @@ export interface StatusModel {
       serves: string[];
       /** A window smaller than the feed states, learned from an engine's refusal; null when none holds. */
       learnedWindowTokens: number | null;
+      /**
+       * How the model did at continuing broken answers (docs/contract.md §19), since the counters began:
+       * continuations it gave that were spliced in, and ones where it started the answer over.
+       */
+      resumes: { resumed: number; restarted: number };
     }
   >;
   /** What each alias's candidates offer at best (docs/contract.md §16). */
@@ -65,6 +70,7 @@ export function buildStatusModel(
   nowMs: number,
 ): StatusModel {
   const { view } = metrics;
+  const resumes = resumesByModel(metrics.counters);
   const capabilitiesOf = (model: string) =>
     withLimit(view.capabilities?.[model] ?? UNKNOWN_CAPABILITIES, view.limits?.[model], nowMs);
   const alias = (id: string, confidentialOnly: boolean) => ({
@@ -90,6 +96,7 @@ export function buildStatusModel(
         failureRate: stats ? stats.failureRate : null,
         health: healthPhase(stats, config.slowModel, nowMs),
         ...capabilityFacts(view, candidate.name, nowMs),
+        resumes: resumes.get(candidate.name) ?? { resumed: 0, restarted: 0 },
       };
     }),
     aliases: [alias(config.modes.aliasModel, false), alias(config.modes.teeAliasModel, true)],
@@ -113,6 +120,22 @@ function capabilityFacts(view: ControlPlaneMetrics["view"], model: string, nowMs
     serves,
     learnedWindowTokens: learned,
   };
+}
+
+/** Each model's continuations spliced in and restarted, from resumes_total. */
+function resumesByModel(
+  counters: ControlPlaneMetrics["counters"],
+): Map<string, { resumed: number; restarted: number }> {
+  const byModel = new Map<string, { resumed: number; restarted: number }>();
+  for (const counter of counters) {
+    if (counter.metric !== "resumes_total") continue;
+    const { model, result } = counter.labels;
+    if (model === undefined || (result !== "resumed" && result !== "restarted")) continue;
+    const entry = byModel.get(model) ?? { resumed: 0, restarted: 0 };
+    entry[result] += counter.delta;
+    byModel.set(model, entry);
+  }
+  return byModel;
 }
 
 function summarizeFeed(feed: FeedStatus, nowMs: number): FeedSummary {

@@ -253,6 +253,12 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
                 window
               </th>
               <th class="wide">serves</th>
+              <th
+                class="num wide"
+                title="broken answers this model continued, and (after the slash) ones it started over instead"
+              >
+                resumes
+              </th>
               <th>breaker</th>
             </tr>
           </thead>
@@ -277,6 +283,11 @@ export const StatusPage: FC<{ model: StatusModel }> = ({ model }) => (
                   {c.learnedWindowTokens === null ? "" : "*"}
                 </td>
                 <td class="wide">{c.serves.join(" ")}</td>
+                <td class="num wide" data-resumes={c.resumes.resumed}>
+                  {c.resumes.resumed + c.resumes.restarted === 0
+                    ? ""
+                    : `${c.resumes.resumed} / ${c.resumes.restarted}`}
+                </td>
                 <td class={`phase-${c.breaker}`}>{c.breaker.replace("_", "-")}</td>
               </tr>
             ))}

@@ -24,7 +24,7 @@ export async function executePlan(
   request: RoutingRequest,
   plan: RoutePlan,
 ): Promise<FailoverResult> {
-  const { upstream, auth } = ctx.config;
+  const { upstream } = ctx.config;
   const fit = createFitTracker(ctx, request, plan);
   const releaseProbes = ctx.isolate.probes.claim(plan.probes);
   try {
@@ -32,11 +32,7 @@ export async function executePlan(
       runFailover({
         candidates: plan.candidates,
         url: `${upstream.baseUrl}${request.upstreamPath}`,
-        headers: buildUpstreamHeaders(
-          request.clientHeaders,
-          isManaged(ctx) ? auth.upstreamApiKey : undefined,
-          request.traceparent,
-        ),
+        headers: upstreamHeaders(ctx, request),
         bodyFor: (model) => upstreamBody(request.bodyFor(model, fit.maxTokens[model] ?? null)),
         fits: (model) => !fit.ruledOut.has(model),
         maxTokensFor: (model) => fit.maxTokens[model],
@@ -99,6 +95,12 @@ function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promis
   });
 }
 
+/** The upstream request headers from the client's (docs/contract.md §6). */
+export function upstreamHeaders(ctx: RoutingContext, request: RoutingRequest): Record<string, string> {
+  const key = isManaged(ctx) ? ctx.config.auth.upstreamApiKey : undefined;
+  return buildUpstreamHeaders(request.clientHeaders, key, request.traceparent);
+}
+
 /** Below this many characters a body is sent as one string, which costs less than a Blob to make. */
 const BLOB_FROM_CHARS = 64 * 1024;
 
@@ -106,7 +108,7 @@ const BLOB_FROM_CHARS = 64 * 1024;
  * An attempt's body from its parts: a large one as a Blob, which the runtime writes from the parts without a
  * copy of the whole in the JavaScript heap (docs/contract.md §16).
  */
-function upstreamBody(parts: string[]): BodyInit {
+export function upstreamBody(parts: string[]): BodyInit {
   let chars = 0;
   for (const part of parts) chars += part.length;
   return chars < BLOB_FROM_CHARS ? parts.join("") : new Blob(parts);

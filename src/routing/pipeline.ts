@@ -1,11 +1,13 @@
 // The request pipeline every protocol drives (docs/contract.md §3–§9, §13, §15): admit (routing/admit.ts,
 // called by the adapter before it reads the body) → plan → meter → execute → settle → one RoutingResult.
 // Protocol adapters (protocols/*) parse their body into a RoutingRequest and render the result in their own
-// shape. A committed answer is settled when its body ends, through the result's `finish`.
+// shape. A committed answer is settled when its body ends, through the result's `finish`; one that can be
+// resumed (routing/resume.ts) carries the splice and continuation the relay uses when its stream breaks.
 import { allowsModel } from "../core/managed-key.ts";
 import { executePlan } from "./execute.ts";
 import { reserveForRequest } from "./meter.ts";
 import { planRoute } from "./plan.ts";
+import { resumeAnswer } from "./resume.ts";
 import type { RoutingContext } from "./routing-context.ts";
 import type { RoutingRequest, RoutingResult, RoutingTrace } from "./routing-request.ts";
 import { settleResult } from "./settle.ts";
@@ -35,6 +37,8 @@ export async function routeRequest(ctx: RoutingContext, request: RoutingRequest)
         finished = true;
         settleResult(ctx, { plan, request, reservation }, committed, { stream, parts });
       },
+      // A stream that breaks mid-answer continues on another attempt when the request allows it (§19).
+      ...resumeAnswer(ctx, request, plan, outcome, trace),
     };
     return committed;
   }

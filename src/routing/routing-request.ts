@@ -3,9 +3,17 @@
 import type { BodyWriter } from "../core/body-rewrite.ts";
 import { type Failure, failureStatus } from "../core/failure.ts";
 import type { RoutingMode } from "../core/model-list.ts";
-import type { ArmRef, AttemptRecord, PartEnd, ReportedUsage, StreamOutcome } from "../core/outcome.ts";
+import type {
+  ArmRef,
+  AttemptRecord,
+  PartEnd,
+  ReportedUsage,
+  ResumeNote,
+  StreamOutcome,
+} from "../core/outcome.ts";
 import type { RequestProfile } from "../core/request-profile.ts";
 import type { StickyHeaders } from "../core/sticky-key.ts";
+import type { StreamSplice } from "../core/stream-splice.ts";
 import type { AdmittedKey } from "../isolate/key-leases.ts";
 import type { CommittedAttempt } from "../upstream/attempt.ts";
 import type { Continuation, RelaySubscriber } from "../upstream/relay.ts";
@@ -51,6 +59,8 @@ export interface RoutingTrace {
   rollout?: ArmRef;
   /** What the answer used and cost, once settled (docs/contract.md §15, §17). */
   usage?: ReportedUsage | null;
+  /** Each break of the answer's stream and what came of it, as they happen (docs/contract.md §19). */
+  resumes?: ResumeNote[];
 }
 
 export type RoutingResult =
@@ -76,6 +86,8 @@ export type RoutingResult =
       continueWith?: Continuation;
       /** Who sees the answer's events as they pass. */
       subscribers?: readonly RelaySubscriber[];
+      /** What every upstream event passes through, so that parts read as one answer (docs/contract.md §19). */
+      splice?: StreamSplice;
     };
 
 /** The status the client receives for a result. */

@@ -67,6 +67,7 @@ export function settleResult(
     usage: metered.length > 0 ? { ...used, estimated } : null,
     routed: true,
     ...(result.trace.rollout ? { arm: result.trace.rollout } : {}),
+    ...(result.trace.resumes && result.trace.resumes.length > 0 ? { resumes: result.trace.resumes } : {}),
   };
   result.trace.usage = report.usage;
   ctx.isolate.outcomes.enqueue(ctx.waitUntil, report, stickyWrite);

@@ -18,6 +18,8 @@ const BASELINE_MS = 5000;
 const FAULT_MS = 5000;
 const RECOVERY_MS = 5000;
 const HEALTHY: Behavior = { kind: "healthy", chunks: 4, intervalMs: 5, firstByteDelayMs: 40 };
+/** What every model answers (the fake's chunks), so a client can check it got the whole answer once, in order. */
+const EXPECTED_TEXT = "chunk 0 chunk 1 chunk 2 chunk 3 ";
 const HEDGE_AFTER_MS = 150;
 /** Short timeouts and a low SLOW_MODEL_MIN_MS so each phase shows its effect within seconds. */
 const ROUTER_VARS = {
@@ -59,7 +61,8 @@ interface Sample {
   status: number;
   selected: string | null;
   ttftMs: number | null;
-  outcome: "ok" | "before_commit" | "after_commit";
+  /** `garbled`: the stream ended as answers end, but its text is not the whole answer once, in order. */
+  outcome: "ok" | "before_commit" | "after_commit" | "garbled";
 }
 
 interface PhaseRow {
@@ -71,6 +74,9 @@ interface PhaseRow {
   successPct: number;
   brokenAfterCommit: number;
   failedBeforeCommit: number;
+  /** Streams that broke mid-answer and went on in a continuation (the fake's continuation requests). */
+  resumed: number;
+  garbled: number;
   ttftP50: number | null;
   ttftP95: number | null;
   movesMax: number;
@@ -115,12 +121,24 @@ async function streamOnce(routerUrl: string, client: string): Promise<Sample> {
       text += decoder.decode(chunk, { stream: true });
       if (sample.ttftMs === null && text.includes('"content"')) sample.ttftMs = performance.now() - startedMs;
     }
-    if (text.includes("data: [DONE]") && !text.includes("upstream_stream_error")) sample.outcome = "ok";
+    if (text.includes("data: [DONE]") && !text.includes("upstream_stream_error"))
+      sample.outcome = contentOf(text) === EXPECTED_TEXT ? "ok" : "garbled";
   } catch {
     // A body that breaks mid-read is a failure after commit; one that never started stays before_commit.
   }
   sample.endedMs = performance.now();
   return sample;
+}
+
+/** The content deltas of an SSE chat stream, joined. */
+function contentOf(text: string): string {
+  let content = "";
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("data: {")) continue;
+    const chunk = JSON.parse(line.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> };
+    content += chunk.choices?.[0]?.delta?.content ?? "";
+  }
+  return content;
 }
 
 /** Runs the sticky clients and the newcomers until `stopAtMs`, collecting every sample. */
@@ -215,6 +233,7 @@ function summarize(
   samples: Sample[],
   before: Map<string, string>,
   hedges: { won: number; lost: number },
+  resumed: number,
 ): PhaseRow {
   const ok = samples.filter((s) => s.outcome === "ok");
   const ttfts = ok.map((s) => s.ttftMs).filter((ms): ms is number => ms !== null);
@@ -242,6 +261,8 @@ function summarize(
     successPct: samples.length === 0 ? 100 : (100 * ok.length) / samples.length,
     brokenAfterCommit: samples.filter((s) => s.outcome === "after_commit").length,
     failedBeforeCommit: samples.filter((s) => s.outcome === "before_commit").length,
+    resumed,
+    garbled: samples.filter((s) => s.outcome === "garbled").length,
     ttftP50: percentile(ttfts, 50),
     ttftP95: percentile(ttfts, 95),
     movesMax: Math.max(0, ...moveCounts),
@@ -292,18 +313,37 @@ async function runDrill(hedgeAfterMs: number): Promise<{
     }
     await driving;
     const end = await hedgeCounts(stack.routerUrl);
+    // When the fake received each continuation request (epoch ms, as the phases' bounds are made below).
+    const continuations = stack.fake
+      .requests()
+      .filter((entry) => entry.body.includes('"continue_final_message":true'))
+      .map((entry) => entry.startedAt - performance.timeOrigin);
+    const resumedIn = (fromMs: number, toMs: number) =>
+      continuations.filter((ms) => ms >= fromMs && ms < toMs).length;
     const rows = phases.map((p, index) => {
       const next = phases[index + 1]?.hedges ?? end;
       const inPhase = samples.filter((s) => s.endedMs >= p.startMs && s.endedMs < p.endMs);
-      return summarize(p.name, p.target, inPhase, modelsAt(samples, p.startMs), {
+      const hedged = {
         won: (next.won ?? 0) - (p.hedges.won ?? 0),
         lost: (next.lost ?? 0) - (p.hedges.lost ?? 0),
-      });
+      };
+      return summarize(
+        p.name,
+        p.target,
+        inPhase,
+        modelsAt(samples, p.startMs),
+        hedged,
+        resumedIn(p.startMs, p.endMs),
+      );
     });
-    const total = summarize("all phases", "-", samples, new Map(), {
-      won: end.won ?? 0,
-      lost: end.lost ?? 0,
-    });
+    const total = summarize(
+      "all phases",
+      "-",
+      samples,
+      new Map(),
+      { won: end.won ?? 0, lost: end.lost ?? 0 },
+      continuations.length,
+    );
     const accounting = await recordAccounting(stack);
     return { rows, total, samples, accounting };
   } finally {
@@ -317,11 +357,11 @@ function fmt(ms: number | null): string {
 
 function table(rows: PhaseRow[]): string {
   const header =
-    "| phase | model | clients on it at onset | requests | success | broken after commit | failed before commit | TTFT p50 / p95 ms | moves per client (max / mean) | served by that model | hedges |";
-  const lines = [header, `|${" --- |".repeat(11)}`];
+    "| phase | model | clients on it at onset | requests | success | broken after commit | resumed | garbled | failed before commit | TTFT p50 / p95 ms | moves per client (max / mean) | served by that model | hedges |";
+  const lines = [header, `|${" --- |".repeat(13)}`];
   for (const r of rows) {
     lines.push(
-      `| ${r.phase} | ${r.target} | ${r.target === "-" ? "-" : r.onAtOnset} | ${r.requests} | ${r.successPct.toFixed(2)} % | ${r.brokenAfterCommit} | ${r.failedBeforeCommit} | ${fmt(r.ttftP50)} / ${fmt(r.ttftP95)} | ${r.movesMax} / ${r.movesMean.toFixed(2)} | ${r.targetServed} | ${r.hedges} |`,
+      `| ${r.phase} | ${r.target} | ${r.target === "-" ? "-" : r.onAtOnset} | ${r.requests} | ${r.successPct.toFixed(2)} % | ${r.brokenAfterCommit} | ${r.resumed} | ${r.garbled} | ${r.failedBeforeCommit} | ${fmt(r.ttftP50)} / ${fmt(r.ttftP95)} | ${r.movesMax} / ${r.movesMean.toFixed(2)} | ${r.targetServed} | ${r.hedges} |`,
     );
   }
   return lines.join("\n");
@@ -357,9 +397,12 @@ const doc = [
     .map(([name, value]) => `\`${name}=${value}\``)
     .join(", ")}.`,
   "",
-  "Columns (a request counts in the phase it ended in): a request succeeds when its stream ends with `[DONE]`",
-  "and no error event; *broken after commit* got",
-  "a 200 and then a broken or stalled stream; *failed before commit* got no 200. TTFT is to the first content",
+  "Columns (a request counts in the phase it ended in): a request succeeds when its stream ends with `[DONE]`,",
+  "no error event, and its text is the whole answer exactly once, in order; *broken after commit* got",
+  "a 200 and then a broken or stalled stream; *resumed* counts the continuations the router asked for after a",
+  "stream broke mid-answer (docs/contract.md §19; each resumed stream that succeeded is among the successes);",
+  "*garbled* ended as answers end with other text than the whole answer (none should); *failed before",
+  "commit* got no 200. TTFT is to the first content",
   "chunk, over successful requests. *Clients on it at onset*: sticky clients whose last answer before the phase",
   "came from the phase's model. *Moves per client* counts how often a sticky client's model changed, from its",
   "model before the phase. *Served by that model* counts successful answers from the phase's model (in a",

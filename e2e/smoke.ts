@@ -355,34 +355,42 @@ const scenarios: Scenario[] = [
     run: () => expectPassthrough(SLOW, { kind: "html_429" }, 429),
   },
   {
-    name: "no retry after commit: a mid-stream reset makes the SDK raise, and the fake saw one request",
+    name: "resume: a mid-stream reset continues on another attempt, and the SDK reads the whole answer once",
     run: async () => {
-      script(FAST, { kind: "reset_mid_stream", afterChunks: 2 });
+      script(FAST, { kind: "reset_mid_stream", afterChunks: 2, times: 1 });
       const stream = await openai().chat.completions.create({
         model: ALIAS,
         messages: MESSAGES,
         stream: true,
       });
       let text = "";
-      let raised = false;
-      try {
-        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
-      } catch {
-        raised = true;
+      const ids = new Set<string>();
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? "";
+        ids.add(chunk.id);
       }
-      assert(raised, "the SDK should raise on a broken stream");
-      assertEqual(text, "chunk 0 chunk 1 ", "text received before the break");
-      assertEqual(upstreamCalls().length, 1, "upstream requests");
+      assertEqual(text, EXPECTED_TEXT, "the whole answer, once");
+      assertEqual(ids.size, 1, "one completion id");
+      const calls = upstreamCalls();
+      assertEqual(calls.length, 2, "upstream requests: the stream, then its continuation");
+      const continuation = JSON.parse(calls[1]?.body ?? "{}") as Record<string, unknown>;
+      assertEqual(
+        [continuation.model, continuation.continue_final_message, continuation.add_generation_prompt],
+        [FAST, true, false],
+        "the continuation asked the same model to go on",
+      );
     },
   },
   {
-    name: "a stalled stream ends with the upstream_stream_error SSE event, which the SDK raises",
+    name: "a stalled stream that cannot be continued ends with the upstream_stream_error SSE event, which the SDK raises",
     run: async () => {
       script(FAST, { kind: "stall_mid_stream", afterChunks: 1 });
+      // A response format cannot be continued (a grammar cannot resume half-written JSON).
       const stream = await openai().chat.completions.create({
         model: ALIAS,
         messages: MESSAGES,
         stream: true,
+        response_format: { type: "json_object" },
       });
       const error = await expectApiError(async () => {
         for await (const _chunk of stream) {

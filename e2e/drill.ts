@@ -395,7 +395,8 @@ const doc = [
   `second before it, for ${FAULT_MS / 1000} s, then a ${RECOVERY_MS / 1000} s recovery; the feeds never change. Router settings:`,
   `${Object.entries(ROUTER_VARS)
     .map(([name, value]) => `\`${name}=${value}\``)
-    .join(", ")}.`,
+    .join(", ")}; every other setting as shipped, so broken streams are resumed (\`RESUME_MAX=1\`,`,
+  "docs/contract.md §19).",
   "",
   "Columns (a request counts in the phase it ended in): a request succeeds when its stream ends with `[DONE]`,",
   "no error event, and its text is the whole answer exactly once, in order; *broken after commit* got",

@@ -447,6 +447,47 @@ describe("sessions stored once", () => {
   }, 60_000);
 });
 
+describe("a stream resumed mid-answer", () => {
+  it("is one record: both attempts, how each part ended, and the whole answer", async () => {
+    const router = configuredRouter({ ...VARS, RECORDING: "full", RESUME_MAX: "1" });
+    let calls = 0;
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", model: MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    serveUpstream(stub(), {
+      [MODEL]: (request) =>
+        calls++ === 0
+          ? streamBody(
+              [chunk({ role: "assistant", content: "" }), chunk({ content: "Half of " })],
+              "error",
+            ).behavior(request)
+          : streamBody(
+              [
+                chunk({ role: "assistant", content: "" }),
+                chunk({ content: " the answer." }),
+                chunk({}, "stop"),
+                "data: [DONE]\n\n",
+              ],
+              "close",
+            ).behavior(request),
+    });
+    const response = await router.call(
+      "/v1/chat/completions",
+      chatRequest(
+        { model: MODEL, messages: MESSAGES, stream: true },
+        { authorization: "Bearer rk_static_recording" },
+      ),
+    );
+    await response.text();
+    const record = await recordOf(router, response.headers.get("x-request-id") as string);
+    expect(record.attempts).toMatchObject([
+      { model: MODEL, outcome: "committed", stream_end: "upstream_error" },
+      { model: MODEL, outcome: "committed", stream_end: "complete" },
+    ]);
+    expect(record.stream_end).toBe("complete");
+    expect(record.answer).toMatchObject({ text: "Half of the answer.", finish_reason: "stop" });
+  });
+});
+
 describe("a Codex session through /v1/responses", () => {
   it("is recorded under Codex's session id, its input items stored once, its turns in order", async () => {
     const router = configuredRouter({ ...VARS, RECORDING: "full" });

@@ -74,6 +74,10 @@ const ATTEMPT = v.object({
   reason: v.nullable(v.string()),
   status: v.nullable(v.number()),
   ms: v.number(),
+  stream_end: v.pipe(
+    v.optional(v.string()),
+    v.description("How this attempt's part of the answer ended, when a broken stream was resumed (§19)."),
+  ),
 });
 const RECORD_VIEW = v.object({
   id: v.pipe(v.string(), v.description("The answer's x-request-id.")),

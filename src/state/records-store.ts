@@ -200,6 +200,7 @@ export interface RecordView {
     ms: number;
     hedge?: true;
     max_tokens?: number;
+    stream_end?: string;
   }>;
 }
 
@@ -269,6 +270,8 @@ function toView(row: RecordRow): RecordView {
       ms: a.ms,
       ...(a.hedge ? { hedge: a.hedge } : {}),
       ...(a.maxTokens !== undefined ? { max_tokens: a.maxTokens } : {}),
+      // An answer in several parts (a stream resumed mid-answer, docs/contract.md §19): how each part ended.
+      ...(a.streamEnd !== undefined ? { stream_end: a.streamEnd } : {}),
     })),
   };
 }

@@ -29,6 +29,7 @@ const MODELS = {
   "alias, recording off": "chutesai/AutoPilot",
   "alias, recording redacted": "chutesai/AutoPilot",
   "alias, redacted, no consumer": "chutesai/AutoPilot",
+  "alias, resume off": "chutesai/AutoPilot",
 };
 type Name = keyof typeof MODELS;
 type Kind = "whole" | "streamed";
@@ -62,6 +63,9 @@ try {
     { queueConsumer: false },
   );
   const enqueueOnlyPids = newPids();
+  // Resuming broken streams (docs/contract.md §19) is on in the shipped config: this router shows its cost.
+  const unresumed = await startRouter(script, fake.url, undefined, { RESUME_MAX: "0" });
+  const unresumedPids = newPids();
   const bare = await startPassthrough(fake.url);
   const barePids = newPids();
   const relay = await startPassthrough(fake.url, "relay-worker.js");
@@ -75,8 +79,9 @@ try {
     "alias, recording off": { url: unrecorded.url, pids: unrecordedPids },
     "alias, recording redacted": { url: redacted.url, pids: redactedPids },
     "alias, redacted, no consumer": { url: enqueueOnly.url, pids: enqueueOnlyPids },
+    "alias, resume off": { url: unresumed.url, pids: unresumedPids },
   };
-  for (const target of [router, unrecorded, redacted, enqueueOnly]) await waitReady(target.url);
+  for (const target of [router, unrecorded, redacted, enqueueOnly, unresumed]) await waitReady(target.url);
   const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
   const load = (name: Name, requests: number, stream: boolean, concurrency = 16) =>
     runLoad({
@@ -149,7 +154,7 @@ try {
 
 Measured ${new Date().toISOString()} by \`npm run bench:cpu\` on ${cpus()[0]?.model ?? "unknown"} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), Node ${process.version}: workerd CPU time (user + system, from /proc) per request, in µs, at concurrency 16 against the fake Chutes' zero-delay profile: a whole answer is one chunk, a streamed one 22 (20 content chunks, the usage chunk, \`[DONE]\`). Time to first byte is the median over rounds of each round's p50: at c=16 (where every target is CPU-bound on this machine) and for one client alone (c=1, ${ALONE_REQUESTS} streamed requests a round). Median of ${ROUNDS} rounds; the differences are taken within each round.
 
-\`bare\` is bench/passthrough-worker.js, whose body the runtime streams with no JavaScript; \`bare-js-relay\` is the same Worker relaying the body through a JavaScript stream, one chunk per pull and nothing else (bench/relay-worker.js), the least any Worker that must see an answer as it passes (to meter it, time out a stall, end a broken stream with an error event) can do. \`direct\`, \`list\` and \`alias\` are the router's modes with the shipped \`RECORDING=metadata\`; the two more \`alias\` rows are routers with recording off and with bodies redacted (docs/contract.md §17), the prompt carrying one e-mail address to replace. Recording's CPU includes the Queue consumer's writes to D1 and R2, which run off the request path in the same workerd as Miniflare's local Queue, D1 and R2 (deployed, those are Cloudflare services, not this Worker's CPU); \`no consumer\` is the redacting router with its Queue left unconsumed: what recording costs the request itself (capture, redaction, hashing, the enqueue).
+\`bare\` is bench/passthrough-worker.js, whose body the runtime streams with no JavaScript; \`bare-js-relay\` is the same Worker relaying the body through a JavaScript stream, one chunk per pull and nothing else (bench/relay-worker.js), the least any Worker that must see an answer as it passes (to meter it, time out a stall, end a broken stream with an error event) can do. \`direct\`, \`list\` and \`alias\` are the router's modes with the shipped \`RECORDING=metadata\`; the two more \`alias\` rows are routers with recording off and with bodies redacted (docs/contract.md §17), the prompt carrying one e-mail address to replace. Recording's CPU includes the Queue consumer's writes to D1 and R2, which run off the request path in the same workerd as Miniflare's local Queue, D1 and R2 (deployed, those are Cloudflare services, not this Worker's CPU); \`no consumer\` is the redacting router with its Queue left unconsumed: what recording costs the request itself (capture, redaction, hashing, the enqueue). \`resume off\` is the shipped router with \`RESUME_MAX=0\`: the difference to \`alias\` is what watching every chat stream for a break costs (docs/contract.md §19).
 
 ${table}
 `;
@@ -159,6 +164,7 @@ ${table}
   await unrecorded.stop();
   await redacted.stop();
   await enqueueOnly.stop();
+  await unresumed.stop();
   await bare.stop();
   await relay.stop();
 } finally {

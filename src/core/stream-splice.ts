@@ -30,8 +30,10 @@ export interface SentAnswer {
   toolCallSent: boolean;
   /** Where the answer was when it broke: in its reasoning, its content, or nowhere yet. */
   phase: "none" | "reasoning" | "content";
-  /** Content chunks sent: the completion tokens so far, as engines stream one token per chunk. */
+  /** Content chunks sent: the tokens of the text so far, as engines stream one token per chunk. */
   contentChunks: number;
+  /** Chunks of content or reasoning sent: the output tokens spent so far. */
+  outputChunks: number;
   finishReason: string | null;
 }
 
@@ -88,6 +90,7 @@ export function createStreamSplice(options: SpliceOptions): StreamSplice {
     toolCallSent: false,
     phase: "none",
     contentChunks: 0,
+    outputChunks: 0,
     finishReason: null,
   };
   let first: Json | null = null;
@@ -139,6 +142,7 @@ export function createStreamSplice(options: SpliceOptions): StreamSplice {
         sent.phase = "content";
         sent.contentChunks += 1;
       }
+      if (reasoning !== null || content !== null) sent.outputChunks += 1;
       if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) sent.toolCallSent = true;
       if (typeof choice.finish_reason === "string") sent.finishReason = choice.finish_reason;
     }

@@ -74,7 +74,7 @@ export function resumeAnswer(
     const bodies = new Map<string, BodyInit | null>();
     const bodyFor = (each: string) => {
       if (!bodies.has(each))
-        bodies.set(each, continuationBody(request, plan, each, prefix, sent.contentChunks));
+        bodies.set(each, continuationBody(request, plan, each, prefix, sent.outputChunks));
       return bodies.get(each) ?? "";
     };
     const usable = candidates.filter((each) => bodyFor(each) !== null);

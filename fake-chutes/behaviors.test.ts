@@ -3,10 +3,9 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { type FakeToolCall, type OverloadReason, parseBehavior } from "./behaviors.ts";
 import type { RequestLogEntry } from "./request-log.ts";
-import { type FakeChutes, startFakeChutes } from "./server.ts";
 import {
   postCompletion,
   postJson,
@@ -15,6 +14,7 @@ import {
   readerOf,
   readUntilError,
   splitSse,
+  useFakeChutes,
   waitFor,
 } from "./test-helpers.ts";
 
@@ -28,17 +28,10 @@ const NGINX_429_CAPTURE = join(
   "chat_completions_no_auth_429_2026-02-18.html",
 );
 
-let fake: FakeChutes;
-before(async () => {
-  fake = await startFakeChutes();
-  // The first fetch in a process loads the HTTP client; keep that cost out of the timed tests.
-  await (await fetch(`${fake.url}/v1/models`)).text();
-});
-after(() => fake.close());
-beforeEach(() => fake.reset());
+const fake = useFakeChutes();
 
 function lastEntry(): RequestLogEntry {
-  const entry = fake.requests().at(-1);
+  const entry = fake().requests().at(-1);
   assert.ok(entry !== undefined, "no request logged");
   return entry;
 }
@@ -57,9 +50,9 @@ async function detailOf(response: Response): Promise<string> {
 // once" from "headers with the first byte" while tolerating a loaded test process.
 describe("healthy", () => {
   it("streams the requested number of chunks at the requested interval after the first-byte delay", async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 3, intervalMs: 50, firstByteDelayMs: 200 });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 3, intervalMs: 50, firstByteDelayMs: 200 });
     const started = performance.now();
-    const response = await postCompletion(fake.url, { model: MODEL, stream: true });
+    const response = await postCompletion(fake().url, { model: MODEL, stream: true });
     const headersAt = performance.now();
     const reader = readerOf(response);
     const first = await readEvents(reader, 1);
@@ -77,7 +70,7 @@ describe("healthy", () => {
 type Chunk = any;
 
 async function streamedChunks(body: Record<string, unknown>): Promise<Chunk[]> {
-  const response = await postCompletion(fake.url, { model: MODEL, stream: true, ...body });
+  const response = await postCompletion(fake().url, { model: MODEL, stream: true, ...body });
   assert.equal(response.status, 200);
   const events = splitSse(await response.text());
   assert.equal(events.pop(), "[DONE]");
@@ -85,7 +78,7 @@ async function streamedChunks(body: Record<string, unknown>): Promise<Chunk[]> {
 }
 
 async function wholeChoice(body: Record<string, unknown> = {}): Promise<Chunk> {
-  const response = await postCompletion(fake.url, { model: MODEL, ...body });
+  const response = await postCompletion(fake().url, { model: MODEL, ...body });
   assert.equal(response.status, 200);
   return (await response.json()).choices[0];
 }
@@ -99,7 +92,7 @@ const REASONING = "Let me think  about it.\nThen answer. ";
 
 describe("healthy with reasoning", () => {
   it("streams reasoning_content word by word before the content, the role on the first chunk", async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 2, reasoning: REASONING });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 2, reasoning: REASONING });
     const chunks = await streamedChunks({});
     const deltas = deltasOf(chunks);
     assert.deepEqual(deltas.slice(0, 6), [
@@ -120,7 +113,7 @@ describe("healthy with reasoning", () => {
   });
 
   it('streams it as delta.reasoning under reasoningField "reasoning"', async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "a b", reasoningField: "reasoning" });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "a b", reasoningField: "reasoning" });
     assert.deepEqual(deltasOf(await streamedChunks({})), [
       { role: "assistant", reasoning: "a " },
       { reasoning: "b" },
@@ -130,7 +123,7 @@ describe("healthy with reasoning", () => {
   });
 
   it("puts it in message.reasoning_content or message.reasoning when not streamed", async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 2, reasoning: REASONING });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 2, reasoning: REASONING });
     let choice = await wholeChoice();
     assert.deepEqual(choice.message, {
       role: "assistant",
@@ -138,7 +131,7 @@ describe("healthy with reasoning", () => {
       reasoning_content: REASONING,
     });
     assert.equal(choice.finish_reason, "stop");
-    fake.setBehavior(MODEL, {
+    fake().setBehavior(MODEL, {
       kind: "healthy",
       chunks: 2,
       reasoning: REASONING,
@@ -161,7 +154,7 @@ const TOOL_CALLS: FakeToolCall[] = [
 
 describe("healthy with tool calls", () => {
   it("streams each call as a header chunk then its arguments in 2–3 pieces, ending in tool_calls", async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 0, toolCalls: TOOL_CALLS });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 0, toolCalls: TOOL_CALLS });
     const chunks = await streamedChunks({ stream_options: { include_usage: true } });
     const deltas = deltasOf(chunks);
     assert.ok(
@@ -201,7 +194,7 @@ describe("healthy with tool calls", () => {
 
   it("streams tool calls after any content and reasoning", async () => {
     const [call] = TOOL_CALLS;
-    fake.setBehavior(MODEL, {
+    fake().setBehavior(MODEL, {
       kind: "healthy",
       chunks: 1,
       reasoning: "hmm",
@@ -221,7 +214,7 @@ describe("healthy with tool calls", () => {
   });
 
   it("answers message.tool_calls with the whole arguments and finish_reason tool_calls when not streamed", async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 0, toolCalls: TOOL_CALLS });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 0, toolCalls: TOOL_CALLS });
     let choice = await wholeChoice();
     assert.equal(choice.finish_reason, "tool_calls");
     assert.deepEqual(choice.message, {
@@ -233,7 +226,7 @@ describe("healthy with tool calls", () => {
         { id: "call_2", type: "function", function: TOOL_CALLS[2] },
       ],
     });
-    fake.setBehavior(MODEL, {
+    fake().setBehavior(MODEL, {
       kind: "healthy",
       chunks: 2,
       reasoning: "hmm",
@@ -247,9 +240,9 @@ describe("healthy with tool calls", () => {
   });
 
   it("counts the same completion tokens streamed and not", async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "a b c", toolCalls: TOOL_CALLS });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "a b c", toolCalls: TOOL_CALLS });
     const streamed = (await streamedChunks({})).at(-1).usage.completion_tokens;
-    const response = await postCompletion(fake.url, { model: MODEL });
+    const response = await postCompletion(fake().url, { model: MODEL });
     const whole = (await response.json()).usage.completion_tokens;
     // 2 per content chunk, 1 per reasoning word, 1 per tool-call header and argument piece.
     const expected = 2 + 3 + (1 + 3) + (1 + 2) + (1 + 2);
@@ -257,9 +250,9 @@ describe("healthy with tool calls", () => {
   });
 
   it("leaves /v1/completions plain text", async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "hmm", toolCalls: TOOL_CALLS });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 1, reasoning: "hmm", toolCalls: TOOL_CALLS });
     const response = await postCompletion(
-      fake.url,
+      fake().url,
       { model: MODEL, prompt: "x" },
       { path: "/v1/completions" },
     );
@@ -278,7 +271,7 @@ describe("healthy with tool calls", () => {
       reasoningField: "reasoning",
       toolCalls: TOOL_CALLS,
     };
-    let response = await postJson(`${fake.url}/__admin/behavior`, { model: MODEL, behavior: good });
+    let response = await postJson(`${fake().url}/__admin/behavior`, { model: MODEL, behavior: good });
     assert.deepEqual(await response.json(), { ok: true });
     assert.equal((await wholeChoice()).message.tool_calls.length, 3);
     const bad: [Record<string, unknown>, string][] = [
@@ -309,7 +302,7 @@ describe("healthy with tool calls", () => {
     ];
     for (const [fields, error] of bad) {
       assert.deepEqual(parseBehavior({ kind: "healthy", ...fields }), { ok: false, error });
-      response = await postJson(`${fake.url}/__admin/behavior`, {
+      response = await postJson(`${fake().url}/__admin/behavior`, {
         model: MODEL,
         behavior: { kind: "healthy", ...fields },
       });
@@ -324,18 +317,18 @@ describe("healthy with tool calls", () => {
 
 describe("delays", () => {
   it("slow_headers holds the status line back, then answers normally", async () => {
-    fake.setBehavior(MODEL, { kind: "slow_headers", delayMs: 200 });
+    fake().setBehavior(MODEL, { kind: "slow_headers", delayMs: 200 });
     const started = performance.now();
-    const response = await postCompletion(fake.url, { model: MODEL });
+    const response = await postCompletion(fake().url, { model: MODEL });
     assert.ok(elapsedSince(started) >= 195);
     assert.equal(response.status, 200);
     assert.equal((await response.json()).object, "chat.completion");
   });
 
   it("slow_first_byte sends 200 headers at once and the first body byte only after the delay", async () => {
-    fake.setBehavior(MODEL, { kind: "slow_first_byte", delayMs: 200 });
+    fake().setBehavior(MODEL, { kind: "slow_first_byte", delayMs: 200 });
     const started = performance.now();
-    const response = await postCompletion(fake.url, { model: MODEL, stream: true });
+    const response = await postCompletion(fake().url, { model: MODEL, stream: true });
     const headersAt = performance.now();
     assert.equal(response.status, 200);
     const [first] = await readEvents(readerOf(response), 1);
@@ -345,8 +338,8 @@ describe("delays", () => {
   });
 
   it("marks a request cancelled when the client gives up while headers are held back", async () => {
-    fake.setBehavior(MODEL, { kind: "slow_headers", delayMs: 300 });
-    await assert.rejects(postCompletion(fake.url, { model: MODEL }, { signal: AbortSignal.timeout(50) }));
+    fake().setBehavior(MODEL, { kind: "slow_headers", delayMs: 300 });
+    await assert.rejects(postCompletion(fake().url, { model: MODEL }, { signal: AbortSignal.timeout(50) }));
     const entry = await waitFor(() => (lastEntry().cancelled ? lastEntry() : undefined));
     assert.deepEqual([entry.completed, entry.status], [false, null]);
   });
@@ -354,7 +347,7 @@ describe("delays", () => {
 
 describe("error statuses", () => {
   it("answers each scripted status with Chutes' default FastAPI detail", async () => {
-    const list = (await (await fetch(`${fake.url}/v1/models`)).json()) as {
+    const list = (await (await fetch(`${fake().url}/v1/models`)).json()) as {
       data: { id: string; chute_id: string }[];
     };
     const chuteId = list.data.find((entry) => entry.id === MODEL)?.chute_id;
@@ -367,19 +360,19 @@ describe("error statuses", () => {
       [502, "Bad Gateway"],
     ];
     for (const [status, detail] of expected) {
-      fake.setBehavior(MODEL, { kind: "status", status });
-      const response = await postCompletion(fake.url, { model: MODEL });
+      fake().setBehavior(MODEL, { kind: "status", status });
+      const response = await postCompletion(fake().url, { model: MODEL });
       assert.equal(response.status, status);
       assert.equal(response.headers.get("content-type"), "application/json");
       assert.equal(await detailOf(response), detail);
     }
-    fake.setBehavior(MODEL, { kind: "status", status: 402 });
-    assert.match(await detailOf(await postCompletion(fake.url, { model: MODEL })), /^Quota exceeded/);
+    fake().setBehavior(MODEL, { kind: "status", status: 402 });
+    assert.match(await detailOf(await postCompletion(fake().url, { model: MODEL })), /^Quota exceeded/);
   });
 
   it("sends a custom status body and content type verbatim", async () => {
-    fake.setBehavior(MODEL, { kind: "status", status: 500, body: "oops", contentType: "text/plain" });
-    const response = await postCompletion(fake.url, { model: MODEL });
+    fake().setBehavior(MODEL, { kind: "status", status: 500, body: "oops", contentType: "text/plain" });
+    const response = await postCompletion(fake().url, { model: MODEL });
     assert.deepEqual(
       [response.status, response.headers.get("content-type"), await response.text()],
       [500, "text/plain", "oops"],
@@ -394,16 +387,19 @@ describe("error statuses", () => {
       ["maintenance", "model is under maintenance"],
     ];
     for (const [reason, detail] of expected) {
-      fake.setBehavior(MODEL, reason === undefined ? { kind: "overloaded" } : { kind: "overloaded", reason });
-      const response = await postCompletion(fake.url, { model: MODEL });
+      fake().setBehavior(
+        MODEL,
+        reason === undefined ? { kind: "overloaded" } : { kind: "overloaded", reason },
+      );
+      const response = await postCompletion(fake().url, { model: MODEL });
       assert.equal(response.status, 429);
       assert.equal(await detailOf(response), detail);
     }
   });
 
   it("answers the edge's nginx HTML 429 byte for byte", async () => {
-    fake.setBehavior(MODEL, { kind: "html_429" });
-    const response = await postCompletion(fake.url, { model: MODEL });
+    fake().setBehavior(MODEL, { kind: "html_429" });
+    const response = await postCompletion(fake().url, { model: MODEL });
     assert.equal(response.status, 429);
     assert.equal(response.headers.get("content-type"), "text/html");
     const html = await response.text();
@@ -412,8 +408,8 @@ describe("error statuses", () => {
   });
 
   it("answers empty_200 with a 200, content-length 0 and no body", async () => {
-    fake.setBehavior(MODEL, { kind: "empty_200" });
-    const response = await postCompletion(fake.url, { model: MODEL, stream: true });
+    fake().setBehavior(MODEL, { kind: "empty_200" });
+    const response = await postCompletion(fake().url, { model: MODEL, stream: true });
     assert.deepEqual(
       [response.status, response.headers.get("content-length"), await response.text()],
       [200, "0", ""],
@@ -423,9 +419,9 @@ describe("error statuses", () => {
 
 describe("broken connections", () => {
   it("reset_before_headers drops the connection so the client's fetch fails", async () => {
-    fake.setBehavior(MODEL, { kind: "reset_before_headers" });
-    await assert.rejects(postCompletion(fake.url, { model: MODEL }), TypeError);
-    const entry = await waitFor(() => fake.requests().at(-1));
+    fake().setBehavior(MODEL, { kind: "reset_before_headers" });
+    await assert.rejects(postCompletion(fake().url, { model: MODEL }), TypeError);
+    const entry = await waitFor(() => fake().requests().at(-1));
     assert.deepEqual(
       [entry.behavior, entry.status, entry.completed, entry.cancelled],
       ["reset_before_headers", null, false, false],
@@ -433,8 +429,8 @@ describe("broken connections", () => {
   });
 
   it("reset_mid_stream delivers exactly N chunks and then breaks the body", async () => {
-    fake.setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 2 });
-    const response = await postCompletion(fake.url, { model: MODEL, stream: true });
+    fake().setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 2 });
+    const response = await postCompletion(fake().url, { model: MODEL, stream: true });
     assert.equal(response.status, 200);
     const { text, error } = await readUntilError(response);
     assert.ok(error !== null, "the body should end in an error");
@@ -443,18 +439,18 @@ describe("broken connections", () => {
   });
 
   it("reset_mid_stream with no chunks breaks the body before its first byte", async () => {
-    fake.setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 0 });
-    const response = await postCompletion(fake.url, { model: MODEL });
+    fake().setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 0 });
+    const response = await postCompletion(fake().url, { model: MODEL });
     assert.equal(response.status, 200);
     const { text, error } = await readUntilError(response);
     assert.deepEqual([text, error !== null], ["", true]);
   });
 
   it("stall_mid_stream sends N chunks, then nothing, and logs the client's abort as cancelled", async () => {
-    fake.setBehavior(MODEL, { kind: "stall_mid_stream", afterChunks: 2 });
+    fake().setBehavior(MODEL, { kind: "stall_mid_stream", afterChunks: 2 });
     const client = new AbortController();
     const response = await postCompletion(
-      fake.url,
+      fake().url,
       { model: MODEL, stream: true },
       { signal: client.signal },
     );
@@ -471,19 +467,19 @@ describe("broken connections", () => {
 
 describe("times", () => {
   it("applies a behaviour to the next N requests only, then the model is healthy again", async () => {
-    fake.setBehavior(MODEL, { kind: "status", status: 503, times: 2 });
+    fake().setBehavior(MODEL, { kind: "status", status: 503, times: 2 });
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const response = await postCompletion(fake.url, { model: MODEL });
+      const response = await postCompletion(fake().url, { model: MODEL });
       statuses.push(response.status);
       await response.body?.cancel();
     }
     assert.deepEqual(statuses, [503, 503, 200]);
-    assert.deepEqual(fake.state().behaviors, {});
+    assert.deepEqual(fake().state().behaviors, {});
   });
 
   it("rejects an invalid programmatic behaviour with a TypeError", () => {
-    assert.throws(() => fake.setBehavior(MODEL, { kind: "status", status: 99 }), TypeError);
-    assert.throws(() => fake.setBehavior(MODEL, { kind: "healthy", times: 0 }), TypeError);
+    assert.throws(() => fake().setBehavior(MODEL, { kind: "status", status: 99 }), TypeError);
+    assert.throws(() => fake().setBehavior(MODEL, { kind: "healthy", times: 0 }), TypeError);
   });
 });

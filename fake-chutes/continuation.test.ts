@@ -2,13 +2,12 @@
 // message stops (at the fake's own chunk boundaries), restarts when told to or when the prefix is not its
 // answer, is refused alongside `add_generation_prompt` as vLLM refuses it, and breaks like any other answer.
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { parseBehavior } from "./behaviors.ts";
 import { FAKE_CREATED } from "./catalogue.ts";
 import { chunksSpanning, piecesAfter } from "./continuation.ts";
 import type { RequestLogEntry } from "./request-log.ts";
-import { type FakeChutes, startFakeChutes } from "./server.ts";
-import { postCompletion, postJson, readUntilError, splitSse } from "./test-helpers.ts";
+import { postCompletion, postJson, readUntilError, splitSse, useFakeChutes } from "./test-helpers.ts";
 
 const MODEL = "fake/flaky-model";
 const FULL_ANSWER = "chunk 0 chunk 1 chunk 2 chunk 3 chunk 4 ";
@@ -21,14 +20,7 @@ const VLLM_BOTH_FLAGS = {
   code: 400,
 };
 
-let fake: FakeChutes;
-before(async () => {
-  fake = await startFakeChutes();
-  // The first fetch in a process loads the HTTP client; keep that cost out of the timed tests.
-  await (await fetch(`${fake.url}/v1/models`)).text();
-});
-after(() => fake.close());
-beforeEach(() => fake.reset());
+const fake = useFakeChutes();
 
 // biome-ignore lint/suspicious/noExplicitAny: chunks are untyped JSON picked apart by the assertions.
 type Chunk = any;
@@ -48,7 +40,7 @@ function continuing(prefix: string, extra: Record<string, unknown> = {}): Record
 }
 
 async function streamedChunks(body: Record<string, unknown>): Promise<Chunk[]> {
-  const response = await postCompletion(fake.url, { ...body, stream: true });
+  const response = await postCompletion(fake().url, { ...body, stream: true });
   assert.equal(response.status, 200);
   const events = splitSse(await response.text());
   assert.equal(events.pop(), "[DONE]");
@@ -67,7 +59,7 @@ function contentOf(chunks: Chunk[]): string[] {
 }
 
 function lastEntry(): RequestLogEntry {
-  const entry = fake.requests().at(-1);
+  const entry = fake().requests().at(-1);
   assert.ok(entry !== undefined, "no request logged");
   return entry;
 }
@@ -147,7 +139,7 @@ describe("continue_final_message", () => {
     for (const flag of [true, undefined]) {
       for (const stream of [true, false]) {
         const response = await postCompletion(
-          fake.url,
+          fake().url,
           continuing("chunk 0", { add_generation_prompt: flag, stream }),
         );
         assert.deepEqual([response.status, await response.json()], [400, VLLM_BOTH_FLAGS]);
@@ -160,7 +152,7 @@ describe("continue_final_message", () => {
   });
 
   it('answers the whole answer from "chunk 0 " under continuation "restarts"', async () => {
-    fake.setBehavior(MODEL, { kind: "healthy", chunks: 3, continuation: "restarts" });
+    fake().setBehavior(MODEL, { kind: "healthy", chunks: 3, continuation: "restarts" });
     const chunks = await streamedChunks(continuing("chunk 0 chunk 1"));
     assert.deepEqual(deltasOf(chunks), [
       ROLE_ONLY,
@@ -180,7 +172,7 @@ describe("continue_final_message", () => {
   });
 
   it("sends no reasoning when it continues, and the tool calls after the continued content", async () => {
-    fake.setBehavior(MODEL, {
+    fake().setBehavior(MODEL, {
       kind: "healthy",
       chunks: 3,
       reasoning: "hmm",
@@ -203,7 +195,7 @@ describe("continue_final_message", () => {
   });
 
   it("answers a non-streamed continuation with the rest as one chat.completion", async () => {
-    const response = await postCompletion(fake.url, continuing("chunk 0 chunk 1"));
+    const response = await postCompletion(fake().url, continuing("chunk 0 chunk 1"));
     assert.equal(response.status, 200);
     const body = await response.json();
     assert.match(body.id, /^chatcmpl-/);
@@ -231,7 +223,7 @@ describe("continue_final_message", () => {
 
   it("leaves /v1/completions alone", async () => {
     const response = await postCompletion(
-      fake.url,
+      fake().url,
       { model: MODEL, prompt: "x", continue_final_message: true },
       { path: "/v1/completions" },
     );
@@ -242,8 +234,8 @@ describe("continue_final_message", () => {
 
 describe("continue_final_message on a broken connection", () => {
   it("reset_mid_stream sends the first afterChunks events of the continuation, the role-only chunk first", async () => {
-    fake.setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 3 });
-    const response = await postCompletion(fake.url, { ...continuing("chunk 0 chunk 1"), stream: true });
+    fake().setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 3 });
+    const response = await postCompletion(fake().url, { ...continuing("chunk 0 chunk 1"), stream: true });
     assert.equal(response.status, 200);
     const { text, error } = await readUntilError(response);
     assert.ok(error !== null, "the body should end in an error");
@@ -254,8 +246,8 @@ describe("continue_final_message on a broken connection", () => {
   });
 
   it("reset_mid_stream breaks before the finish even when afterChunks outruns the default answer", async () => {
-    fake.setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 8 });
-    const response = await postCompletion(fake.url, {
+    fake().setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 8 });
+    const response = await postCompletion(fake().url, {
       ...continuing("chunk 0 chunk 1 chunk 2 "),
       stream: true,
     });
@@ -269,8 +261,8 @@ describe("continue_final_message on a broken connection", () => {
   });
 
   it("reset_mid_stream cuts a non-streamed continuation's JSON body in half", async () => {
-    fake.setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 1 });
-    const response = await postCompletion(fake.url, continuing("chunk 0 chunk 1"));
+    fake().setBehavior(MODEL, { kind: "reset_mid_stream", afterChunks: 1 });
+    const response = await postCompletion(fake().url, continuing("chunk 0 chunk 1"));
     const { text, error } = await readUntilError(response);
     assert.ok(error !== null);
     assert.match(text, /^\{"id":"chatcmpl-fake-\d+","object":"chat\.completion"/);
@@ -285,11 +277,11 @@ describe("continuation field", () => {
     });
     const error = "behavior.continuation must be one of: continues, restarts";
     assert.deepEqual(parseBehavior({ kind: "healthy", continuation: "bogus" }), { ok: false, error });
-    assert.throws(() => fake.setBehavior(MODEL, { kind: "healthy", continuation: "bogus" as never }), {
+    assert.throws(() => fake().setBehavior(MODEL, { kind: "healthy", continuation: "bogus" as never }), {
       name: "TypeError",
       message: error,
     });
-    const response = await postJson(`${fake.url}/__admin/behavior`, {
+    const response = await postJson(`${fake().url}/__admin/behavior`, {
       model: MODEL,
       behavior: { kind: "healthy", continuation: "bogus" },
     });

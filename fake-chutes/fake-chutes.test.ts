@@ -5,9 +5,9 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { DEFAULT_MODELS, DEFAULT_RANKING } from "./catalogue.ts";
-import { type FakeChutes, startFakeChutes } from "./server.ts";
+import { startFakeChutes } from "./server.ts";
 import {
   postCompletion,
   postJson,
@@ -15,6 +15,7 @@ import {
   readEvents,
   readerOf,
   splitSse,
+  useFakeChutes,
   waitFor,
 } from "./test-helpers.ts";
 
@@ -49,18 +50,11 @@ function scoreOf(row: Row): number {
   return active * Math.max(0, 1 - util) + scale - active * rl * 2;
 }
 
-let fake: FakeChutes;
-before(async () => {
-  fake = await startFakeChutes();
-  // The first fetch in a process loads the HTTP client; keep that cost out of the timed tests.
-  await (await fetch(`${fake.url}/v1/models`)).text();
-});
-after(() => fake.close());
-beforeEach(() => fake.reset());
+const fake = useFakeChutes();
 
 describe("feeds", () => {
   it("serves utilization as a JSON array of capture-shaped rows, private chutes included", async () => {
-    const rows = asRows(await getJson(`${fake.url}/chutes/utilization`));
+    const rows = asRows(await getJson(`${fake().url}/chutes/utilization`));
     const names = rows.map((row) => row.name);
     assert.deepEqual(
       names.slice(0, DEFAULT_MODELS.length),
@@ -80,7 +74,7 @@ describe("feeds", () => {
   });
 
   it("ranks the default public models in DEFAULT_RANKING order under the spec formula", async () => {
-    const rows = asRows(await getJson(`${fake.url}/chutes/utilization`));
+    const rows = asRows(await getJson(`${fake().url}/chutes/utilization`));
     const eligible = rows.filter(
       (row) => row.name !== "[private chute]" && Number(row.active_instance_count) > 0,
     );
@@ -89,11 +83,11 @@ describe("feeds", () => {
   });
 
   it("serves /v1/models as an OpenAI list whose chute ids match the utilization rows", async () => {
-    const list = await getJson(`${fake.url}/v1/models`);
+    const list = await getJson(`${fake().url}/v1/models`);
     assert.ok(list !== null && typeof list === "object" && "data" in list && "object" in list);
     assert.equal(list.object, "list");
     const data = asRows(list.data);
-    const rows = asRows(await getJson(`${fake.url}/chutes/utilization`));
+    const rows = asRows(await getJson(`${fake().url}/chutes/utilization`));
     for (const entry of data) {
       assert.equal(entry.object, "model");
       assert.equal(entry.confidential_compute, String(entry.id).endsWith("-TEE"));
@@ -107,51 +101,51 @@ describe("feeds", () => {
   });
 
   it("answers fail, html and replaced rows as scripted, and reset restores the defaults", async () => {
-    fake.setFeed("utilization", { mode: "fail" });
-    let response = await fetch(`${fake.url}/chutes/utilization`);
+    fake().setFeed("utilization", { mode: "fail" });
+    let response = await fetch(`${fake().url}/chutes/utilization`);
     assert.equal(response.status, 500);
     assert.deepEqual(await response.json(), { detail: "Internal server error" });
 
-    fake.setFeed("models", { mode: "html" });
-    response = await fetch(`${fake.url}/v1/models`);
+    fake().setFeed("models", { mode: "html" });
+    response = await fetch(`${fake().url}/v1/models`);
     assert.equal(response.status, 502);
     assert.equal(response.headers.get("content-type"), "text/html");
     assert.match(await response.text(), /<title>502 Bad Gateway<\/title>/);
 
-    fake.setFeed("models", { mode: "html", status: 200 });
-    response = await fetch(`${fake.url}/v1/models`);
+    fake().setFeed("models", { mode: "html", status: 200 });
+    response = await fetch(`${fake().url}/v1/models`);
     assert.equal(response.status, 200);
     assert.match(await response.text(), /^<!DOCTYPE html>/);
 
-    fake.setFeed("utilization", { mode: "ok", rows: [{ name: "x/y", active_instance_count: "bad" }] });
-    assert.deepEqual(await getJson(`${fake.url}/chutes/utilization`), [
+    fake().setFeed("utilization", { mode: "ok", rows: [{ name: "x/y", active_instance_count: "bad" }] });
+    assert.deepEqual(await getJson(`${fake().url}/chutes/utilization`), [
       { name: "x/y", active_instance_count: "bad" },
     ]);
-    fake.setFeed("models", { mode: "ok", body: '{"object":"list","data":[' });
-    assert.equal(await (await fetch(`${fake.url}/v1/models`)).text(), '{"object":"list","data":[');
+    fake().setFeed("models", { mode: "ok", body: '{"object":"list","data":[' });
+    assert.equal(await (await fetch(`${fake().url}/v1/models`)).text(), '{"object":"list","data":[');
 
-    assert.deepEqual(fake.state().feedHits, { utilization: 2, models: 3 });
-    fake.reset();
-    assert.equal(asRows(await getJson(`${fake.url}/chutes/utilization`)).length, DEFAULT_MODELS.length + 2);
+    assert.deepEqual(fake().state().feedHits, { utilization: 2, models: 3 });
+    fake().reset();
+    assert.equal(asRows(await getJson(`${fake().url}/chutes/utilization`)).length, DEFAULT_MODELS.length + 2);
   });
 
   it("keeps a silent feed open without answering until the client gives up", async () => {
-    fake.setFeed("utilization", { mode: "silent" });
+    fake().setFeed("utilization", { mode: "silent" });
     const started = performance.now();
-    await assert.rejects(fetch(`${fake.url}/chutes/utilization`, { signal: AbortSignal.timeout(150) }), {
+    await assert.rejects(fetch(`${fake().url}/chutes/utilization`, { signal: AbortSignal.timeout(150) }), {
       name: "TimeoutError",
     });
     assert.ok(performance.now() - started >= 140);
   });
 
   it("rejects a feed state that is not one of the modes", () => {
-    assert.throws(() => fake.setFeed("models", { mode: "broken" as "ok" }), TypeError);
+    assert.throws(() => fake().setFeed("models", { mode: "broken" as "ok" }), TypeError);
   });
 });
 
 describe("completions", () => {
   it("answers a non-streamed chat completion with deterministic content and usage", async () => {
-    const response = await postCompletion(fake.url, { model: "fake/fast-model", messages: [] });
+    const response = await postCompletion(fake().url, { model: "fake/fast-model", messages: [] });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get("content-type"), "application/json");
     const body = await response.json();
@@ -164,7 +158,7 @@ describe("completions", () => {
 
   it("streams chat chunks as SSE ending with a usage chunk and [DONE], byte-identical on repeat", async () => {
     const request = { model: "fake/slow-model", stream: true, messages: [{ role: "user", content: "hi" }] };
-    const first = await postCompletion(fake.url, request);
+    const first = await postCompletion(fake().url, request);
     assert.equal(first.status, 200);
     assert.match(first.headers.get("content-type") ?? "", /^text\/event-stream/);
     const text = await first.text();
@@ -180,7 +174,7 @@ describe("completions", () => {
     assert.equal(chunks.at(-2).choices[0].finish_reason, "stop");
     assert.deepEqual(chunks.at(-1).choices, []);
     assert.equal(chunks.at(-1).usage.completion_tokens, 10);
-    assert.equal(await (await postCompletion(fake.url, request)).text(), text);
+    assert.equal(await (await postCompletion(fake().url, request)).text(), text);
   });
 
   it("ends every stream with finish, then a separate usage chunk, then [DONE], include_usage or not", async () => {
@@ -190,13 +184,13 @@ describe("completions", () => {
       // Chutes forces usage on, so even an explicit `false` gets the chunk.
       { model: "fake/fast-model", stream: true, stream_options: { include_usage: false } },
     ];
-    fake.setBehavior("fake/fast-model", {
+    fake().setBehavior("fake/fast-model", {
       kind: "healthy",
       chunks: 2,
       toolCalls: [{ name: "f", arguments: "{}" }],
     });
     for (const request of requests) {
-      const events = splitSse(await (await postCompletion(fake.url, request)).text());
+      const events = splitSse(await (await postCompletion(fake().url, request)).text());
       assert.equal(events.at(-1), "[DONE]", JSON.stringify(request));
       const [finish, usage] = events.slice(-3, -1).map((event) => JSON.parse(event));
       assert.equal(finish.choices[0].finish_reason, "tool_calls");
@@ -215,12 +209,12 @@ describe("completions", () => {
   it("answers /v1/completions with text_completion, streamed and not", async () => {
     const path = "/v1/completions";
     const whole = await (
-      await postCompletion(fake.url, { model: "fake/fast-model", prompt: "x" }, { path })
+      await postCompletion(fake().url, { model: "fake/fast-model", prompt: "x" }, { path })
     ).json();
     assert.equal(whole.object, "text_completion");
     assert.equal(whole.choices[0].text, EXPECTED_CONTENT);
     const streamed = await postCompletion(
-      fake.url,
+      fake().url,
       { model: "fake/fast-model", prompt: "x", stream: true },
       { path },
     );
@@ -232,36 +226,36 @@ describe("completions", () => {
   });
 
   it("answers FastAPI errors for an unknown model, a bad body, a wrong method and an unknown path", async () => {
-    let response = await postCompletion(fake.url, { model: "nobody/nothing" });
+    let response = await postCompletion(fake().url, { model: "nobody/nothing" });
     assert.equal(response.status, 404);
     assert.deepEqual(await response.json(), { detail: "model not found: nobody/nothing" });
-    response = await fetch(`${fake.url}/v1/chat/completions`, { method: "POST", body: "{not json" });
+    response = await fetch(`${fake().url}/v1/chat/completions`, { method: "POST", body: "{not json" });
     assert.equal(response.status, 400);
     assert.equal(typeof (await response.json()).detail, "string");
-    response = await fetch(`${fake.url}/v1/chat/completions`);
+    response = await fetch(`${fake().url}/v1/chat/completions`);
     assert.equal(response.status, 405);
     await response.body?.cancel();
-    response = await fetch(`${fake.url}/nowhere`);
+    response = await fetch(`${fake().url}/nowhere`);
     assert.deepEqual([response.status, await response.json()], [404, { detail: "Not Found" }]);
   });
 });
 
 describe("admin endpoint", () => {
   it("scripts a behaviour over HTTP and logs the request with lower-cased headers and the raw body", async () => {
-    let response = await postJson(`${fake.url}/__admin/behavior`, {
+    let response = await postJson(`${fake().url}/__admin/behavior`, {
       model: "fake/fast-model",
       behavior: { kind: "status", status: 503 },
     });
     assert.deepEqual(await response.json(), { ok: true });
     const raw = '{"temperature":0.5,  "model":"fake/fast-model","messages":[]}';
-    response = await fetch(`${fake.url}/v1/chat/completions`, {
+    response = await fetch(`${fake().url}/v1/chat/completions`, {
       method: "POST",
       headers: { "X-Custom-Header": "Kept", Authorization: "Bearer cpk_abc" },
       body: raw,
     });
     assert.equal(response.status, 503);
     await response.body?.cancel();
-    const log = (await (await fetch(`${fake.url}/__admin/requests`)).json()) as Row[];
+    const log = (await (await fetch(`${fake().url}/__admin/requests`)).json()) as Row[];
     assert.equal(log.length, 1);
     const entry = log[0] ?? {};
     assert.equal(entry.path, "/v1/chat/completions");
@@ -273,8 +267,8 @@ describe("admin endpoint", () => {
     const headers = entry.headers as Record<string, string>;
     assert.equal(headers["x-custom-header"], "Kept");
     assert.equal(headers.authorization, "Bearer cpk_abc");
-    await postJson(`${fake.url}/__admin/requests/clear`, {});
-    assert.deepEqual(fake.requests(), []);
+    await postJson(`${fake().url}/__admin/requests/clear`, {});
+    assert.deepEqual(fake().requests(), []);
   });
 
   it("refuses a malformed behaviour or feed command with a 400 detail", async () => {
@@ -288,33 +282,33 @@ describe("admin endpoint", () => {
       ["/__admin/feed", { feed: "models", mode: "ok", rows: {} }],
     ];
     for (const [path, body] of cases) {
-      const response = await postJson(`${fake.url}${path}`, body);
+      const response = await postJson(`${fake().url}${path}`, body);
       assert.equal(response.status, 400, JSON.stringify(body));
       assert.equal(typeof (await response.json()).detail, "string");
     }
   });
 
   it("sets feeds, reports state and resets over HTTP", async () => {
-    await postJson(`${fake.url}/__admin/feed`, { feed: "models", mode: "fail", status: 503 });
-    await postJson(`${fake.url}/__admin/behavior`, {
+    await postJson(`${fake().url}/__admin/feed`, { feed: "models", mode: "fail", status: 503 });
+    await postJson(`${fake().url}/__admin/behavior`, {
       model: "fake/slow-model",
       behavior: { kind: "overloaded", times: 2 },
     });
-    assert.equal((await fetch(`${fake.url}/v1/models`)).status, 503);
-    const state = await (await fetch(`${fake.url}/__admin/state`)).json();
+    assert.equal((await fetch(`${fake().url}/v1/models`)).status, 503);
+    const state = await (await fetch(`${fake().url}/__admin/state`)).json();
     assert.deepEqual(state.feeds.models, { mode: "fail", status: 503 });
     assert.deepEqual(state.behaviors["fake/slow-model"], {
       behavior: { kind: "overloaded", times: 2 },
       remaining: 2,
     });
     assert.deepEqual(state.feedHits, { utilization: 0, models: 1 });
-    await postJson(`${fake.url}/__admin/reset`, {});
-    assert.deepEqual(fake.state(), {
+    await postJson(`${fake().url}/__admin/reset`, {});
+    assert.deepEqual(fake().state(), {
       behaviors: {},
       feeds: { utilization: { mode: "ok" }, models: { mode: "ok" } },
       feedHits: { utilization: 0, models: 0 },
     });
-    const missing = await fetch(`${fake.url}/__admin/nothing`);
+    const missing = await fetch(`${fake().url}/__admin/nothing`);
     assert.equal(missing.status, 404);
     await missing.body?.cancel();
   });

@@ -1,6 +1,9 @@
-// Client-side helpers shared by the fake's self-tests (real fetch against a running fake): posting completions,
-// splitting SSE, reading a body until it breaks, bounded polling. Not a test file itself.
+// Client-side helpers shared by the fake's self-tests (real fetch against a running fake): the fake's lifetime
+// per test file, posting completions, splitting SSE, reading a body until it breaks, bounded polling. Not a
+// test file itself.
+import { after, before, beforeEach } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { type FakeChutes, startFakeChutes } from "./server.ts";
 
 export type CompletionPath = "/v1/chat/completions" | "/v1/completions";
 
@@ -93,4 +96,22 @@ export async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T
   } finally {
     timer.abort();
   }
+}
+
+/**
+ * A fake Chutes for a test file: started before its tests, closed after them, reset before each one. The
+ * first fetch in a process loads the HTTP client, so it is made here, out of the timed tests.
+ */
+export function useFakeChutes(): () => FakeChutes {
+  let fake: FakeChutes | undefined;
+  before(async () => {
+    fake = await startFakeChutes();
+    await (await fetch(`${fake.url}/v1/models`)).text();
+  });
+  after(() => fake?.close());
+  beforeEach(() => fake?.reset());
+  return () => {
+    if (!fake) throw new Error("the fake Chutes has not started");
+    return fake;
+  };
 }

@@ -251,7 +251,7 @@ describe("what is not resumed ends as before", () => {
     return text;
   };
 
-  it("a tool call already sent, a response format, two choices, and RESUME_MAX=0", async () => {
+  it("a tool call already sent, a spent output budget, a response format, two choices, RESUME_MAX=0", async () => {
     const withTool: Behavior = (request) =>
       streamBody(
         [
@@ -267,6 +267,8 @@ describe("what is not resumed ends as before", () => {
     serveUpstream(stub(), { [ALPHA]: withTool });
     await endsWithError(await stream(ALPHA));
     for (const [extra, vars] of [
+      // Two chunks sent of a two-token budget: nothing left to continue with.
+      [{ max_tokens: 2 }, RESUME],
       [{ response_format: { type: "json_object" } }, RESUME],
       [{ n: 2 }, RESUME],
       [{}, { RESUME_MAX: "0" }],

@@ -71,17 +71,22 @@ export function resumeAnswer(
     const candidates = continuationCandidates(plan, brokenModel, failingModel, broke, (each) =>
       memory.resumable(each, nowMs),
     );
-    const bodies = new Map<string, BodyInit | null>();
-    const bodyFor = (each: string) => {
-      if (!bodies.has(each))
-        bodies.set(each, continuationBody(request, plan, each, prefix, sent.outputChunks));
-      return bodies.get(each) ?? "";
-    };
-    const usable = candidates.filter((each) => bodyFor(each) !== null);
-    if (usable.length === 0) {
-      note(brokenModel, prefix === null ? "failed" : "ineligible");
+    if (candidates.length === 0) {
+      note(brokenModel, "failed");
       return null;
     }
+    const bodies = new Map<string, BodyInit>();
+    for (const each of candidates) {
+      const body = continuationBody(request, plan, each, prefix, sent.outputChunks);
+      if (body !== null) bodies.set(each, body);
+    }
+    // The client's output budget is spent on every candidate: there is nothing left to continue with.
+    if (bodies.size === 0) {
+      note(brokenModel, "ineligible");
+      return null;
+    }
+    const usable = candidates.filter((each) => bodies.has(each));
+    const bodyFor = (each: string) => bodies.get(each) as BodyInit;
     const part = await startContinuation(ctx, request, usable, bodyFor, deadlineMs, trace);
     if (part === null) {
       note(brokenModel, "failed");

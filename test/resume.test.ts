@@ -217,7 +217,8 @@ describe("a stream that breaks mid-answer continues as one answer", () => {
       console.log = original;
     }
     const line = JSON.parse(printed.find((text) => text.includes('"event":"request"')) ?? "{}") as Json;
-    expect(line.resumes).toEqual([{ model: ALPHA, result: "resumed" }]);
+    // The continuation re-read the prompt and the 19 characters sent: its extra cost, in the log line.
+    expect(line.resumes).toEqual([{ model: ALPHA, result: "resumed", promptTokens: 39 }]);
     expect((line.attempts as Json[]).map((attempt) => attempt.outcome)).toEqual(["committed", "committed"]);
     expect(line.streamEnd).toBe("complete");
     await router.drain();

@@ -98,6 +98,8 @@ export type ResumeResult = "resumed" | "restarted" | "failed" | "ineligible";
 export interface ResumeNote {
   model: string;
   result: ResumeResult;
+  /** For a continuation spliced in: the prompt tokens it re-read (the original prompt and the prefix), once known. */
+  promptTokens?: number;
 }
 
 /** A request's place in a rollout: which rollout, which arm, and a short tag of its session. */

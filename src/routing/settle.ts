@@ -56,6 +56,12 @@ export function settleResult(
     usage: meterUsage(part.tally, stream?.eventStream ?? false, request.profile.inputTokens),
     model: committed[i]?.model ?? committedModel,
   }));
+  // Each continuation's part follows the part it continued: what it re-read is the resume's extra cost (§19).
+  const resumed = result.trace.resumes?.filter((note) => note.result === "resumed") ?? [];
+  for (const [i, note] of resumed.entries()) {
+    const part = metered[i + 1];
+    if (part) note.promptTokens = part.usage.promptTokens;
+  }
   const { used, estimated } = answerUse(metered, pricingOf);
   if (request.key && reservation) ctx.isolate.keys.settle(request.key, reservation, used, ctx.waitUntil);
   const selected = result.kind === "committed" || result.kind === "upstream_answer" ? result.model : null;

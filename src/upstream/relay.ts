@@ -1,16 +1,19 @@
 // Streams a committed answer to the client chunk by chunk, pulling only when the client reads (no buffering).
-// After commit nothing is retried: a break, or an upstream silent past UPSTREAM_IDLE_TIMEOUT_MS while we wait
-// on it, ends an SSE stream with one error event and errors any other body (docs/contract.md §7). A client
-// that goes away cancels the upstream. An SSE body is read as events (core/event-stream.ts): each chunk's
-// whole events are counted for metering, handed to the protocol's framing when it re-frames them and to
-// whoever subscribed (core/answer-content.ts), and the last few kept for the usage read at the end; a relay
-// that passes bytes through sends each chunk as it came. A JSON body keeps only its tail, for its usage. The
-// idle check goes on with the attempt's one timer (upstream/deadline.ts), armed only while a read waits.
+// A break, or an upstream silent past UPSTREAM_IDLE_TIMEOUT_MS while we wait on it, ends an SSE stream with
+// one error event and errors any other body (docs/contract.md §7), unless the answer can go on in another
+// attempt (§19). A client that goes away cancels the upstream. An SSE body is read as events
+// (core/event-stream.ts): each chunk's whole events are counted for metering, handed to the protocol's framing
+// when it re-frames them and to whoever subscribed (core/answer-content.ts), and the last few kept for the
+// usage read at the end; a relay that passes bytes through sends each chunk as it came. A JSON body keeps only
+// its tail, for its usage. The idle check goes on with the attempt's one timer (upstream/deadline.ts), armed
+// only while a read waits.
 //
-// A committed answer is a sequence of parts, one per upstream attempt that contributed to it. Today every
-// answer has one; when a `continueWith` is given, a broken SSE part asks it for the next part, which the
-// client receives as the continuation of the same answer. Such a relay sends only whole events, so a break
-// never leaves half an event with the client, and the parts' events, in order, are what the client got.
+// A committed answer is a sequence of parts, one per upstream attempt that contributed to it. When a
+// `continueWith` is given, a broken SSE part asks it for the next part, which the client receives as the
+// continuation of the same answer; a `splice` (core/stream-splice.ts) sees every event first, so the parts
+// read as one answer, and can itself end a part (an in-band failure it held back, a stop across the seam).
+// Such a relay sends only whole events, so a break never leaves half an event with the client, and the parts'
+// events, as spliced, in order, are what the client got.
 
 import { concat, createSseReader, endsWithBareError, type SseEvent } from "../core/event-stream.ts";
 import type { PartEnd, StreamEnd } from "../core/outcome.ts";

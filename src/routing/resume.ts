@@ -107,7 +107,7 @@ export function resumeAnswer(
  * one twice (the model is failing, not an instance), then the plan's other candidates, leaving out models
  * that restarted an answer they were asked to continue.
  */
-export function continuationCandidates(
+function continuationCandidates(
   plan: Pick<RoutePlan, "candidates">,
   brokenModel: string,
   failingModel: boolean,

@@ -94,21 +94,86 @@ export const nonEmpty = (value: unknown): string | null =>
   typeof value === "string" && value !== "" ? value : null;
 export const count = (value: unknown): number | null => (typeof value === "number" ? value : null);
 
+/** What a chat answer has said of its end so far: its finish_reason and its usage, once they came. */
+export interface AnswerSoFar {
+  finishReason: string | null;
+  usage: Json | null;
+}
+
+/** What a protocol's translation does at each step of a chat answer; `chatAnswer` decides when. */
+export interface AnswerSteps {
+  /** The answer's opening events: once, before anything else (also when it ends or fails first). */
+  open(): void;
+  /** Choice 0 of a chunk: the router asks for one choice, and any other would interleave into the same answer. */
+  choice(choice: Json): void;
+  /** The answer ended cleanly: its closing events. */
+  close(so: AnswerSoFar): void;
+  /** The answer failed: the protocol's error events. Nothing comes after them. */
+  failed(message: string, overloaded: boolean, so: AnswerSoFar): void;
+}
+
 /**
- * What a machine does with one parsed upstream chunk: a completion chunk goes to `onChunk`; an in-band error
- * (an error object, or Chutes' bare `{"error":…}` line) fails the answer with its message.
+ * A protocol's translation of one chat answer, from its steps. What every translation reads the same way is
+ * read here: each chunk's choice 0, the finish_reason and the usage; an in-band error (an error object, or
+ * Chutes' bare `{"error":…}` line) fails the answer with its message; include_usage's usage-only chunk after
+ * the finish ends it; and nothing is read once it ended or failed.
  */
-export function readChunk(
-  payload: unknown,
-  onChunk: (chunk: Json) => void,
-  fail: (message: string) => void,
-): void {
-  if (!isObject(payload)) return;
-  const error = payload.error;
-  if (error === undefined || error === null) {
-    onChunk(payload);
-    return;
-  }
-  const message = isObject(error) ? nonEmpty(error.message) : nonEmpty(error);
-  fail(message ?? "The upstream stream failed");
+export function chatAnswer(steps: AnswerSteps): EventMachine {
+  let opened = false;
+  let ended = false;
+  let erred = false;
+  const so: AnswerSoFar = { finishReason: null, usage: null };
+
+  const open = () => {
+    if (opened) return;
+    opened = true;
+    steps.open();
+  };
+  const end = () => {
+    if (ended) return;
+    open();
+    steps.close(so);
+    ended = true;
+  };
+  const fail = (message: string, overloaded = false) => {
+    if (ended) return;
+    erred = true;
+    open();
+    steps.failed(message, overloaded, so);
+    ended = true;
+  };
+  const onChunk = (chunk: Json) => {
+    open();
+    if (isObject(chunk.usage)) so.usage = chunk.usage;
+    const choices: unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
+    const finishedBefore = so.finishReason !== null;
+    for (const choice of choices) {
+      if (!isObject(choice) || (count(choice.index) ?? 0) !== 0) continue;
+      steps.choice(choice);
+      if (typeof choice.finish_reason === "string") so.finishReason = choice.finish_reason;
+    }
+    // include_usage sends the usage after the finish_reason, in a chunk of its own with no choices.
+    if (finishedBefore && isObject(chunk.usage) && choices.length === 0) end();
+  };
+
+  return {
+    chunk(payload) {
+      if (ended || !isObject(payload)) return;
+      const error = payload.error;
+      if (error === undefined || error === null) {
+        onChunk(payload);
+        return;
+      }
+      const message = isObject(error) ? nonEmpty(error.message) : nonEmpty(error);
+      fail(message ?? "The upstream stream failed");
+    },
+    end,
+    fail,
+    get ended() {
+      return ended;
+    },
+    get erred() {
+      return erred;
+    },
+  };
 }

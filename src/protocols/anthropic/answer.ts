@@ -3,7 +3,14 @@
 // feeds it the upstream's chunks as they come and frames each event as SSE (stream.ts); a whole answer feeds it
 // the completion as the chunks a streaming upstream would have sent (completion-chunks.ts) and assembles the
 // events into one message (response.ts). So both translations follow the same rules by construction. Pure.
-import { count, type EventMachine, isObject, nonEmpty, readChunk } from "../framed-stream.ts";
+import {
+  type AnswerSoFar,
+  chatAnswer,
+  count,
+  type EventMachine,
+  isObject,
+  nonEmpty,
+} from "../framed-stream.ts";
 import { encodeToolId } from "./tool-ids.ts";
 
 type Json = Record<string, unknown>;
@@ -38,24 +45,17 @@ export function createAnswerMachine(
   options: AnswerOptions,
   emit: (event: AnthropicEvent) => void,
 ): AnswerMachine {
-  let started = false;
-  let ended = false;
-  let erred = false;
   let open: { kind: BlockKind; index: number } | null = null;
   let nextIndex = 0;
   // OpenAI tool-call index → its upstream id, Anthropic block index and the arguments sent so far; later
   // argument deltas name only the index.
   const tools = new Map<number, { id: string; index: number; args: string }>();
-  let finishReason: string | null = null;
   let matchedStop: string | null = null;
-  let usage: Json | null = null;
   let outputChars = 0;
 
   const send = (type: string, fields: Json = {}) => emit({ type, ...fields });
 
   function start(): void {
-    if (started) return;
-    started = true;
     const { messageId: id, model, inputTokensEstimate } = options;
     const usage = { input_tokens: inputTokensEstimate, output_tokens: 0 };
     const message = { id, type: "message", role: "assistant", model, content: [], stop_reason: null };
@@ -122,26 +122,12 @@ export function createAnswerMachine(
     if (text !== null) write("text", text);
     const calls: unknown[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
     for (const [position, call] of calls.entries()) if (isObject(call)) onToolCall(call, position);
-    if (typeof choice.finish_reason === "string") finishReason = choice.finish_reason;
     // vLLM names the stop string that ended the answer in its own `stop_reason` field.
     const stop = choice.stop_reason;
     if (typeof stop === "string" && options.stopSequences.includes(stop)) matchedStop = stop;
   }
 
-  function onChunk(chunk: Json): void {
-    start();
-    if (isObject(chunk.usage)) usage = chunk.usage;
-    const choices: unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
-    const finishedBefore = finishReason !== null;
-    for (const choice of choices) {
-      // The router asks for one choice; any other would interleave into the same blocks.
-      if (isObject(choice) && (count(choice.index) ?? 0) === 0) onChoice(choice);
-    }
-    // include_usage sends the usage after the finish_reason, in a chunk of its own with no choices.
-    if (finishedBefore && isObject(chunk.usage) && choices.length === 0) end();
-  }
-
-  function stopReason(): { stop_reason: string; stop_sequence: string | null } {
+  function stopReason({ finishReason }: AnswerSoFar): { stop_reason: string; stop_sequence: string | null } {
     // Arguments that do not parse mean the answer was cut off (vLLM can report that as a plain stop), so the
     // client must not run the call; this outranks tool_use.
     for (const tool of tools.values()) {
@@ -159,7 +145,7 @@ export function createAnswerMachine(
   }
 
   // Without upstream usage the input is the caller's estimate and the output a count of characters / 4.
-  function finalUsage(): Json {
+  function finalUsage({ usage }: AnswerSoFar): Json {
     const prompt = count(usage?.prompt_tokens);
     const details = usage?.prompt_tokens_details;
     const cached = (isObject(details) ? count(details.cached_tokens) : null) ?? 0;
@@ -170,37 +156,19 @@ export function createAnswerMachine(
     };
   }
 
-  function end(): void {
-    if (ended) return;
-    start();
-    close();
-    send("message_delta", { delta: stopReason(), usage: finalUsage() });
-    send("message_stop");
-    ended = true;
-  }
-
-  function fail(message: string, overloaded = false): void {
-    if (ended) return;
-    erred = true;
-    start();
-    close();
-    send("error", { error: { type: overloaded ? "overloaded_error" : "api_error", message } });
-    ended = true;
-  }
-
-  return {
-    chunk(payload) {
-      if (!ended) readChunk(payload, onChunk, fail);
+  return chatAnswer({
+    open: start,
+    choice: onChoice,
+    close(so) {
+      close();
+      send("message_delta", { delta: stopReason(so), usage: finalUsage(so) });
+      send("message_stop");
     },
-    end,
-    fail,
-    get ended() {
-      return ended;
+    failed(message, overloaded) {
+      close();
+      send("error", { error: { type: overloaded ? "overloaded_error" : "api_error", message } });
     },
-    get erred() {
-      return erred;
-    },
-  };
+  });
 }
 
 /** A tool call's input: {} for empty arguments, or null when they are not a JSON object. */

@@ -9,7 +9,14 @@
 // requires `response.created` first, each item `added` at the next index before its deltas, each part `added`
 // before its deltas, matching item ids, and unique call ids.
 import { completionChunks } from "../completion-chunks.ts";
-import { count, type EventMachine, isObject, nonEmpty, readChunk } from "../framed-stream.ts";
+import {
+  type AnswerSoFar,
+  chatAnswer,
+  count,
+  type EventMachine,
+  isObject,
+  nonEmpty,
+} from "../framed-stream.ts";
 import type { RequestEcho } from "./request.ts";
 import type { ClientTool, ToolNames } from "./tool-names.ts";
 
@@ -60,9 +67,6 @@ export function createResponsesMachine(
 ): ResponsesMachine {
   const suffix = options.responseId.replace(/^resp_/, "");
   let sequence = 0;
-  let started = false;
-  let ended = false;
-  let erred = false;
   let final: Json | null = null;
   // Every item announced, by output index: its latest form (in progress, then done).
   const output: Json[] = [];
@@ -76,8 +80,6 @@ export function createResponsesMachine(
   const callAt = new Map<number, ToolCall>();
   const callIds = new Set<string>();
   let itemCount = 0;
-  let finishReason: string | null = null;
-  let usage: Json | null = null;
   let outputChars = 0;
 
   const send = (type: string, fields: Json) => emit({ type, sequence_number: sequence++, ...fields });
@@ -115,8 +117,6 @@ export function createResponsesMachine(
   }
 
   function start(): void {
-    if (started) return;
-    started = true;
     send("response.created", { response: snapshot("in_progress") });
     send("response.in_progress", { response: snapshot("in_progress") });
   }
@@ -286,23 +286,9 @@ export function createResponsesMachine(
     if (content !== null) writeText(content);
     const toolCalls: unknown[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
     for (const [position, call] of toolCalls.entries()) if (isObject(call)) onToolCall(call, position);
-    if (typeof choice.finish_reason === "string") finishReason = choice.finish_reason;
   }
 
-  function onChunk(chunk: Json): void {
-    start();
-    if (isObject(chunk.usage)) usage = chunk.usage;
-    const choices: unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
-    const finishedBefore = finishReason !== null;
-    for (const choice of choices) {
-      // The router asks for one choice; any other would interleave into the same items.
-      if (isObject(choice) && (count(choice.index) ?? 0) === 0) onChoice(choice);
-    }
-    // include_usage sends the usage after the finish_reason, in a chunk of its own with no choices.
-    if (finishedBefore && isObject(chunk.usage) && choices.length === 0) end();
-  }
-
-  function finalUsage(): Json {
+  function finalUsage({ usage }: AnswerSoFar): Json {
     const prompt = count(usage?.prompt_tokens);
     const promptDetails = usage?.prompt_tokens_details;
     const completionDetails = usage?.completion_tokens_details;
@@ -355,55 +341,35 @@ export function createResponsesMachine(
     return cut;
   }
 
-  function end(): void {
-    if (ended) return;
-    start();
-    closeReasoning();
-    closeText();
-    const cut = closeCalls();
-    const reason =
-      cut || finishReason === "length"
-        ? "max_output_tokens"
-        : finishReason === "content_filter"
-          ? "content_filter"
-          : null;
-    const fields: Json = { usage: finalUsage() };
-    if (reason !== null) fields.incomplete_details = { reason };
-    final = snapshot(reason === null ? "completed" : "incomplete", fields);
-    send(reason === null ? "response.completed" : "response.incomplete", { response: final });
-    ended = true;
-  }
-
-  function fail(message: string): void {
-    if (ended) return;
-    erred = true;
-    start();
-    // Open items are left without their done events: the client must not act on half an answer.
-    for (const [index, item] of output.entries())
-      if (item.status === "in_progress") output[index] = { ...item, status: "incomplete" };
-    // server_error: Codex retries the turn on it.
-    send("error", { code: "server_error", message, param: null });
-    final = snapshot("failed", { error: { code: "server_error", message }, usage: finalUsage() });
-    send("response.failed", { response: final });
-    ended = true;
-  }
-
-  return {
-    chunk(payload) {
-      if (!ended) readChunk(payload, onChunk, fail);
+  const machine = chatAnswer({
+    open: start,
+    choice: onChoice,
+    close(so) {
+      closeReasoning();
+      closeText();
+      const cut = closeCalls();
+      const reason =
+        cut || so.finishReason === "length"
+          ? "max_output_tokens"
+          : so.finishReason === "content_filter"
+            ? "content_filter"
+            : null;
+      const fields: Json = { usage: finalUsage(so) };
+      if (reason !== null) fields.incomplete_details = { reason };
+      final = snapshot(reason === null ? "completed" : "incomplete", fields);
+      send(reason === null ? "response.completed" : "response.incomplete", { response: final });
     },
-    end,
-    fail,
-    get ended() {
-      return ended;
+    failed(message, _overloaded, so) {
+      // Open items are left without their done events: the client must not act on half an answer.
+      for (const [index, item] of output.entries())
+        if (item.status === "in_progress") output[index] = { ...item, status: "incomplete" };
+      // server_error: Codex retries the turn on it.
+      send("error", { code: "server_error", message, param: null });
+      final = snapshot("failed", { error: { code: "server_error", message }, usage: finalUsage(so) });
+      send("response.failed", { response: final });
     },
-    get erred() {
-      return erred;
-    },
-    get response() {
-      return final;
-    },
-  };
+  });
+  return Object.defineProperty(machine, "response", { get: () => final }) as ResponsesMachine;
 }
 
 /** A custom tool's input: the `input` string the model was asked for, else its raw arguments. */

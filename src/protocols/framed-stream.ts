@@ -1,7 +1,8 @@
 // The SSE side of a translated protocol (Anthropic Messages, Responses): the upstream's chat-completion events
 // read (core/event-stream.ts, so nothing depends on how the bytes were split) and fed to the protocol's
 // translation, whose events are written as SSE, `event:` named by their type. The translation decides what the
-// client sees; the relay decides when the upstream ended or broke.
+// client sees; the relay decides when the upstream ended or broke. What every translation reads of a chat
+// answer the same way (choice 0, the finish, the usage, in-band errors) is `chatAnswer`'s.
 import { formatSseText, type SseEvent } from "../core/event-stream.ts";
 
 /** A protocol's translation of one answer; it emits its events to the sink it was made with. */

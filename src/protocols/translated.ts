@@ -2,6 +2,7 @@
 // re-framed through the protocol's translation (framed-stream.ts) as the relay passes it on, a streamed request
 // that the upstream answered with one JSON body sent as the events of that body, and a whole answer read
 // through the relay (which keeps the idle timeout and settles the attempt when the body ends) to be translated.
+// Each protocol says only how it frames, translates and refuses (`respondTranslated`).
 import { isEventStream } from "../core/event-stream.ts";
 import type { Failure } from "../core/failure.ts";
 import type { RoutingResult } from "../routing/routing-request.ts";
@@ -23,7 +24,7 @@ const RELAY_AS_IS: StreamFraming = {
 };
 
 /** A committed answer read whole and parsed; null when it broke or is not JSON. */
-export async function readWhole(result: Committed, meta: ResponseMeta): Promise<unknown> {
+async function readWhole(result: Committed, meta: ResponseMeta): Promise<unknown> {
   try {
     return JSON.parse(await new Response(relayCommitted(result, RELAY_AS_IS, meta)).text());
   } catch {
@@ -31,11 +32,44 @@ export async function readWhole(result: Committed, meta: ResponseMeta): Promise<
   }
 }
 
+/** How a translated protocol answers a committed chat completion, and what it answers when that breaks. */
+export interface TranslatedAnswer {
+  /** The client streams: its framing of this answer (null: the client asked for one whole answer). */
+  stream: FramedStream | null;
+  /** A whole completion in the protocol's shape, or null when the body is not a chat completion. */
+  whole: (completion: unknown) => unknown;
+  /** The protocol's answer for a body that broke or is not a chat completion. */
+  broken: () => Response;
+}
+
+/**
+ * A committed answer in a translated protocol: streamed through the protocol's framing, or read whole and
+ * translated into one JSON answer; a body that breaks first, or is not a chat completion, is `broken()`.
+ */
+export async function respondTranslated(
+  result: Committed,
+  meta: ResponseMeta,
+  headers: Headers,
+  answer: TranslatedAnswer,
+): Promise<Response> {
+  if (answer.stream) return (await respondFramed(result, answer.stream, meta, headers)) ?? answer.broken();
+  const whole = answer.whole(await readWhole(result, meta));
+  if (whole === null) return answer.broken();
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(whole), { status: 200, headers });
+}
+
+/** The upstream's `retry-after`, kept on the protocol's answer for an upstream error it passes on. */
+export function keepRetryAfter(upstream: Response, headers: Headers): void {
+  const retryAfter = upstream.headers.get("retry-after");
+  if (retryAfter) headers.set("retry-after", retryAfter);
+}
+
 /**
  * A streamed answer re-framed through `stream`, with SSE headers; null when the upstream answered with one JSON
  * body that broke or is not a chat completion (the caller refuses it in its protocol's shape).
  */
-export async function respondFramed(
+async function respondFramed(
   result: Committed,
   stream: FramedStream,
   meta: ResponseMeta,

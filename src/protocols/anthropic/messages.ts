@@ -8,8 +8,7 @@ import { type ModelMapping, mapModel } from "../../core/model-map.ts";
 import { profileChatBody } from "../../core/request-profile.ts";
 import type { RoutingResult } from "../../routing/routing-request.ts";
 import type { ProtocolAdapter } from "../handle.ts";
-import type { ResponseMeta } from "../respond.ts";
-import { BROKEN_ANSWER, type Committed, readWhole, respondFramed } from "../translated.ts";
+import { BROKEN_ANSWER, keepRetryAfter, respondTranslated } from "../translated.ts";
 import type { AnswerOptions } from "./answer.ts";
 import { renderAnthropicFailure, renderUpstreamError } from "./errors.ts";
 import { anthropicCredential, anthropicUpstreamHeaders } from "./http.ts";
@@ -67,26 +66,15 @@ export function anthropicAdapter(modelMap: readonly ModelMapping[]): ProtocolAda
           return renderUpstreamAnswer(result, meta.requestId, headers);
         case "committed": {
           const options = { ...answer.options, messageId: `msg_${meta.requestId.replace(/-/g, "")}` };
-          if (!answer.stream) return respondWhole(result, options, meta, headers);
-          const framed = await respondFramed(result, createAnthropicStream(options), meta, headers);
-          return framed ?? renderAnthropicFailure(BROKEN_ANSWER, meta.requestId, headers);
+          return respondTranslated(result, meta, headers, {
+            stream: answer.stream ? createAnthropicStream(options) : null,
+            whole: (completion) => translateResponse(completion, options),
+            broken: () => renderAnthropicFailure(BROKEN_ANSWER, meta.requestId, headers),
+          });
         }
       }
     },
   };
-}
-
-/** A non-streamed answer, translated whole; a body that breaks or is not a chat completion is a 502. */
-async function respondWhole(
-  result: Committed,
-  options: AnswerOptions,
-  meta: ResponseMeta,
-  headers: Headers,
-): Promise<Response> {
-  const message = translateResponse(await readWhole(result, meta), options);
-  if (!message) return renderAnthropicFailure(BROKEN_ANSWER, meta.requestId, headers);
-  headers.set("content-type", "application/json");
-  return new Response(JSON.stringify(message), { status: 200, headers });
 }
 
 /** An upstream error answer passed on: its status (capacity answers as 529) in Anthropic's shape. */
@@ -96,8 +84,7 @@ async function renderUpstreamAnswer(
   headers: Headers,
 ): Promise<Response> {
   const { response } = result;
-  const retryAfter = response.headers.get("retry-after");
-  if (retryAfter) headers.set("retry-after", retryAfter);
+  keepRetryAfter(response, headers);
   const overloaded = result.trace.attempts.at(-1)?.reason === "upstream_overloaded";
   return renderUpstreamError(response.status, await response.text(), overloaded, requestId, headers);
 }

@@ -9,7 +9,7 @@ import { profileChatBody } from "../../core/request-profile.ts";
 import { extractToken } from "../../core/sticky-key.ts";
 import { framedStream } from "../framed-stream.ts";
 import type { ProtocolAdapter } from "../handle.ts";
-import { BROKEN_ANSWER, readWhole, respondFramed } from "../translated.ts";
+import { BROKEN_ANSWER, keepRetryAfter, respondTranslated } from "../translated.ts";
 import { createResponsesMachine, type ResponsesAnswerOptions, translateResponse } from "./answer.ts";
 import { renderResponsesFailure, renderUpstreamError } from "./errors.ts";
 import { translateRequest } from "./request.ts";
@@ -81,8 +81,7 @@ export const responsesAdapter: ProtocolAdapter<ResponsesAnswer> = {
         return renderResponsesFailure(result.failure, headers);
       case "upstream_answer": {
         const { response } = result;
-        const retryAfter = response.headers.get("retry-after");
-        if (retryAfter) headers.set("retry-after", retryAfter);
+        keepRetryAfter(response, headers);
         return renderUpstreamError(response.status, await response.text(), headers);
       }
       case "committed": {
@@ -91,17 +90,11 @@ export const responsesAdapter: ProtocolAdapter<ResponsesAnswer> = {
           responseId: `resp_${meta.requestId.replace(/-/g, "")}`,
           createdAt: Math.floor(meta.startedMs / 1000),
         };
-        if (!answer.stream) {
-          const response = translateResponse(await readWhole(result, meta), options);
-          if (response === null) return renderResponsesFailure(BROKEN_ANSWER, headers);
-          headers.set("content-type", "application/json");
-          return new Response(JSON.stringify(response), { status: 200, headers });
-        }
-        const stream = framedStream((emit) => createResponsesMachine(options, emit));
-        return (
-          (await respondFramed(result, stream, meta, headers)) ??
-          renderResponsesFailure(BROKEN_ANSWER, headers)
-        );
+        return respondTranslated(result, meta, headers, {
+          stream: answer.stream ? framedStream((emit) => createResponsesMachine(options, emit)) : null,
+          whole: (completion) => translateResponse(completion, options),
+          broken: () => renderResponsesFailure(BROKEN_ANSWER, headers),
+        });
       }
     }
   },

@@ -1,6 +1,34 @@
-// What the admin CLIs (npm run keys, records, rollouts) share: how they call the admin API, how they end, and
-// how they print a table. ROUTER_URL and ADMIN_API_KEY come from the environment, never from the command line,
+// What the admin CLIs (npm run keys, records, rollouts) share: how they read their command line and refuse a
+// mistake in it, how they call the admin API, how they end, and how they print a table. ROUTER_URL and ADMIN_API_KEY come from the environment, never from the command line,
 // so the admin key stays out of shell history.
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+
+/** The values `parseArgs` gives for `options`. */
+export type OptionValues<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ options: O; allowPositionals: true }>
+>["values"];
+
+/** One admin CLI's command line, `name command [id] --options`, and how it refuses a mistake in it. */
+export function commandLine<O extends ParseArgsOptionsConfig>(name: string, usage: string, options: O) {
+  return {
+    /** The command, its id and the options; or the exit code once the usage is printed (asked: 0, no command: 2). */
+    read(argv: string[]): { command: string; id: string | undefined; values: OptionValues<O> } | number {
+      const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
+      const [command, id] = positionals;
+      const help = (values as { help?: unknown }).help === true;
+      if (help || !command) {
+        console.log(usage);
+        return command || help ? 0 : 2;
+      }
+      return { command, id, values: values as OptionValues<O> };
+    },
+    /** A mistake in the command line, said with the usage; the exit code is 2. */
+    fail(message: string): number {
+      console.error(`${name}: ${message}\n\n${usage}`);
+      return 2;
+    },
+  };
+}
 
 /** Exits with what `main` returned; a thrown error prints `<name>: <message>` and exits 1. */
 export function exitWith(name: string, main: Promise<number>): void {

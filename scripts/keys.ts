@@ -1,8 +1,7 @@
 // npm run keys -- <create|list|show|revoke|rotate>: a small CLI over the router's admin API (docs/contract.md
 // §15). It reads ROUTER_URL (default http://127.0.0.1:8787) and ADMIN_API_KEY from the environment, never
 // from the command line, so the admin key stays out of shell history.
-import { parseArgs } from "node:util";
-import { adminClient, exitWith } from "./cli.ts";
+import { adminClient, commandLine, exitWith, type OptionValues } from "./cli.ts";
 
 const USAGE = `usage: npm run keys -- <command> [options]
 
@@ -31,7 +30,8 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+type Values = OptionValues<typeof OPTIONS>;
+const { read, fail } = commandLine("keys", USAGE, OPTIONS);
 
 interface KeyView {
   id: string;
@@ -50,12 +50,9 @@ interface KeyView {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  const [command, id] = positionals;
-  if (values.help || !command) {
-    console.log(USAGE);
-    return command || values.help ? 0 : 2;
-  }
+  const line = read(argv);
+  if (typeof line === "number") return line;
+  const { command, id, values } = line;
   const admin = adminClient();
   if (!admin) return fail("ADMIN_API_KEY is not set");
   const call = async (method: string, path: string, body?: unknown) =>
@@ -158,11 +155,6 @@ function printTable(keys: KeyView[]): void {
   );
   for (const row of [header, ...rows])
     console.log(row.map((cell, i) => cell.padEnd(widths[i] as number)).join("  "));
-}
-
-function fail(message: string): number {
-  console.error(`keys: ${message}\n\n${USAGE}`);
-  return 2;
 }
 
 exitWith("keys", main(process.argv.slice(2)));

@@ -5,8 +5,7 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { parseArgs } from "node:util";
-import { adminClient, exitWith, printColumns } from "./cli.ts";
+import { adminClient, commandLine, exitWith, type OptionValues, printColumns } from "./cli.ts";
 
 const USAGE = `usage: npm run records -- <command> [options]
 
@@ -40,7 +39,8 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+type Values = OptionValues<typeof OPTIONS>;
+const { read, fail } = commandLine("records", USAGE, OPTIONS);
 
 /** The filter options, as their query parameters. */
 const FILTERS = [
@@ -97,12 +97,9 @@ interface Session {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  const [command, id] = positionals;
-  if (values.help || !command) {
-    console.log(USAGE);
-    return command || values.help ? 0 : 2;
-  }
+  const line = read(argv);
+  if (typeof line === "number") return line;
+  const { command, id, values } = line;
   if (!["list", "show", "session", "export", "delete"].includes(command))
     return fail(`unknown command ${command}`);
   const admin = adminClient();
@@ -346,11 +343,6 @@ function tokens(usage: Usage | null): string {
 
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-function fail(message: string): number {
-  console.error(`records: ${message}\n\n${USAGE}`);
-  return 2;
 }
 
 exitWith("records", main(process.argv.slice(2)));

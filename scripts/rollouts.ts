@@ -1,8 +1,7 @@
 // npm run rollouts -- <create|list|show|pause|resume|abort|promote|update>: a small CLI over the router's
 // rollouts admin API (docs/contract.md §18). It reads ROUTER_URL (default http://127.0.0.1:8787) and
 // ADMIN_API_KEY from the environment, never from the command line, so the admin key stays out of shell history.
-import { parseArgs } from "node:util";
-import { adminClient, exitWith, printColumns } from "./cli.ts";
+import { adminClient, commandLine, exitWith, type OptionValues, printColumns } from "./cli.ts";
 
 const USAGE = `usage: npm run rollouts -- <command> [options]
 
@@ -41,7 +40,8 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+type Values = OptionValues<typeof OPTIONS>;
+const { read, fail } = commandLine("rollouts", USAGE, OPTIONS);
 
 const COMMANDS = ["create", "update", "list", "show", "pause", "resume", "abort", "promote"];
 
@@ -104,12 +104,9 @@ interface Rollout {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  const [command, id] = positionals;
-  if (values.help || !command) {
-    console.log(USAGE);
-    return command || values.help ? 0 : 2;
-  }
+  const line = read(argv);
+  if (typeof line === "number") return line;
+  const { command, id, values } = line;
   if (!COMMANDS.includes(command)) return fail(`unknown command ${command}`);
   const admin = adminClient();
   if (!admin) return fail("ADMIN_API_KEY is not set");
@@ -314,11 +311,6 @@ function ago(time: string): string {
 function clock(time: string): string {
   const ms = Date.parse(time);
   return Number.isNaN(ms) ? time : new Date(ms).toISOString().slice(0, 19).replace("T", " ");
-}
-
-function fail(message: string): number {
-  console.error(`rollouts: ${message}\n\n${USAGE}`);
-  return 2;
 }
 
 exitWith("rollouts", main(process.argv.slice(2)));

@@ -11,7 +11,7 @@ import { completionChunks } from "./completion-chunks.ts";
 import type { FramedStream } from "./framed-stream.ts";
 import { type ResponseMeta, relayCommitted } from "./respond.ts";
 
-export type Committed = Extract<RoutingResult, { kind: "committed" }>;
+type Committed = Extract<RoutingResult, { kind: "committed" }>;
 
 /** A committed answer that broke before it was whole, or was not a chat completion. */
 export const BROKEN_ANSWER: Failure = { kind: "upstream_failed", reason: "upstream_first_body_byte_error" };

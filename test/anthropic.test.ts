@@ -11,7 +11,15 @@ import { controlPlaneStub } from "../src/state/control-plane.ts";
 import { HEALTHY_RANKING } from "./support/feeds.ts";
 import { callRouter, callRouterWith, forgetCachedView, ROUTER_ORIGIN, settle } from "./support/router.ts";
 import { useRoutingFixture } from "./support/setup-routing.ts";
-import { calledModels, serveUpstream, status, streamBody, UPSTREAM_CHAT_URL } from "./support/upstream.ts";
+import {
+  calledModels,
+  chatCompletion as completion,
+  serveUpstream,
+  chatChunks as sse,
+  status,
+  streamBody,
+  UPSTREAM_CHAT_URL,
+} from "./support/upstream.ts";
 
 const [ALPHA, BETA, GAMMA] = HEALTHY_RANKING as [string, string, string];
 const stub = useRoutingFixture();
@@ -33,32 +41,6 @@ const ASK = {
   max_tokens: 256,
   messages: [{ role: "user" as const, content: "Hi" }],
 };
-
-/** An OpenAI chat completion as Chutes would answer it. */
-function completion(message: Record<string, unknown>, finishReason: string) {
-  return () =>
-    new Response(
-      JSON.stringify({
-        id: "chatcmpl-1",
-        object: "chat.completion",
-        choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: finishReason }],
-        usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
-      }),
-      { status: 200, headers: { "content-type": "application/json" } },
-    );
-}
-
-/** OpenAI SSE chunks for `deltas`, then a finish chunk, the usage chunk and [DONE]. */
-function sse(deltas: Array<Record<string, unknown>>, finishReason: string): string[] {
-  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices, ...extra })}\n\n`;
-  return [
-    ...deltas.map((delta) => chunk([{ index: 0, delta }])),
-    chunk([{ index: 0, delta: {}, finish_reason: finishReason }]),
-    chunk([], { usage: { prompt_tokens: 30, completion_tokens: 7, total_tokens: 37 } }),
-    "data: [DONE]\n\n",
-  ];
-}
 
 /** The last body the router sent upstream. */
 function lastUpstreamBody(): Record<string, unknown> {

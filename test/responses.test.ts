@@ -13,7 +13,15 @@ import CODEX_TOOL_RESULT from "../fixtures/codex/0.171.0-tool-result.json" with 
 import { HEALTHY_RANKING } from "./support/feeds.ts";
 import { callRouter, ROUTER_ORIGIN, settle } from "./support/router.ts";
 import { useRoutingFixture } from "./support/setup-routing.ts";
-import { calledModels, serveUpstream, status, streamBody, UPSTREAM_CHAT_URL } from "./support/upstream.ts";
+import {
+  calledModels,
+  chatCompletion as completion,
+  serveUpstream,
+  chatChunks as sse,
+  status,
+  streamBody,
+  UPSTREAM_CHAT_URL,
+} from "./support/upstream.ts";
 
 const [ALPHA, BETA, GAMMA] = HEALTHY_RANKING as [string, string, string];
 const stub = useRoutingFixture();
@@ -31,33 +39,8 @@ function client(): OpenAI {
   });
 }
 
-/** Upstream SSE chunks for `deltas`, then a finish chunk, the usage chunk and [DONE]. */
-function sse(deltas: readonly Json[], finishReason: string): string[] {
-  const chunk = (choices: unknown[], extra: Json = {}) =>
-    `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices, ...extra })}\n\n`;
-  return [
-    ...deltas.map((delta) => chunk([{ index: 0, delta }])),
-    chunk([{ index: 0, delta: {}, finish_reason: finishReason }]),
-    chunk([], { usage: { prompt_tokens: 30, completion_tokens: 7, total_tokens: 37 } }),
-    "data: [DONE]\n\n",
-  ];
-}
 const streamed = (deltas: readonly Json[], finishReason = "stop") =>
   streamBody(sse(deltas, finishReason), "close").behavior;
-
-/** A chat completion as Chutes would answer it. */
-function completion(message: Json, finishReason = "stop") {
-  return () =>
-    new Response(
-      JSON.stringify({
-        id: "chatcmpl-1",
-        object: "chat.completion",
-        choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: finishReason }],
-        usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
-      }),
-      { status: 200, headers: { "content-type": "application/json" } },
-    );
-}
 
 /** The upstream bodies the router sent, in order. */
 function upstreamBodies(): Json[] {

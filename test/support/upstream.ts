@@ -126,3 +126,29 @@ export const OVERLOADED_BODY = '{"detail":"Infrastructure is at maximum capacity
 export const USER_429_BODY = '{"detail":"Too many requests, slow down"}';
 export const EDGE_HTML_429 =
   "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/** A chat completion as Chutes would answer it: `message` from the assistant, with usage. */
+export function chatCompletion(message: Record<string, unknown>, finishReason = "stop"): Behavior {
+  return () =>
+    new Response(
+      JSON.stringify({
+        id: "chatcmpl-1",
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: finishReason }],
+        usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
+      }),
+      { status: 200, headers: { "content-type": "application/json" } },
+    );
+}
+
+/** Chat SSE chunks for `deltas`, then a finish chunk, the usage chunk and [DONE]. */
+export function chatChunks(deltas: ReadonlyArray<Record<string, unknown>>, finishReason: string): string[] {
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices, ...extra })}\n\n`;
+  return [
+    ...deltas.map((delta) => chunk([{ index: 0, delta }])),
+    chunk([{ index: 0, delta: {}, finish_reason: finishReason }]),
+    chunk([], { usage: { prompt_tokens: 30, completion_tokens: 7, total_tokens: 37 } }),
+    "data: [DONE]\n\n",
+  ];
+}

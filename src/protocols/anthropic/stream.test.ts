@@ -12,6 +12,7 @@ import TOOL_NAME_AND_ARGS from "../../../fixtures/anthropic/openai-tool-name-and
 import TWO_TOOLS from "../../../fixtures/anthropic/openai-two-tools-one-chunk.sse?raw";
 import USAGE_AFTER_FINISH from "../../../fixtures/anthropic/openai-usage-after-finish.sse?raw";
 import UTF8_TEXT from "../../../fixtures/anthropic/openai-utf8-text.sse?raw";
+import { type Frame, parseFrames } from "../../../test/support/sse-frames.ts";
 import { concat, createSseReader } from "../../core/event-stream.ts";
 import { type AnthropicStreamOptions, createAnthropicStream } from "./stream.ts";
 import { decodeToolId, encodeToolId } from "./tool-ids.ts";
@@ -38,31 +39,10 @@ const FIXTURES: Record<string, string> = {
   "openai-utf8-text": UTF8_TEXT,
 };
 
-interface Frame {
-  event: string;
-  data: Record<string, unknown>;
-}
-
 const encode = (text: string) => new TextEncoder().encode(text);
 
-/** Splits Anthropic SSE output into frames, checking that each is exactly an `event:` line and a `data:` line. */
-function parseFrames(output: Uint8Array): Frame[] {
-  const text = new TextDecoder().decode(output);
-  expect(text === "" || text.endsWith("\n\n")).toBe(true);
-  return text
-    .split("\n\n")
-    .filter((frame) => frame !== "")
-    .map((frame) => {
-      const [eventLine = "", dataLine = "", ...rest] = frame.split("\n");
-      expect(rest).toEqual([]);
-      expect(eventLine).toMatch(/^event: [a-z_]+$/);
-      expect(dataLine).toMatch(/^data: \{/);
-      const event = eventLine.slice("event: ".length);
-      const data = JSON.parse(dataLine.slice("data: ".length)) as Record<string, unknown>;
-      expect(data.type).toBe(event);
-      return { event, data };
-    });
-}
+/** Anthropic SSE output as frames: event names are snake_case words. */
+const parseAnthropic = (output: Uint8Array): Frame[] => parseFrames(output, /^[a-z_]+$/);
 
 /**
  * The re-framer fed the way the relay feeds it: upstream bytes through the one SSE reader, the events it
@@ -88,7 +68,7 @@ function run(upstream: string | Uint8Array, splits: number[] = [], options = OPT
   const stream = fromBytes(options);
   const cuts = [0, ...[...splits].sort((a, b) => a - b), bytes.byteLength];
   const parts = cuts.slice(1).map((cut, i) => stream.push(bytes.subarray(cuts[i], cut)));
-  return parseFrames(concat([...parts, stream.finish()]));
+  return parseAnthropic(concat([...parts, stream.finish()]));
 }
 
 /** The stream rules every output keeps, whatever the upstream sent. */
@@ -301,7 +281,7 @@ describe("createAnthropicStream: golden fixtures", () => {
 
   it("ends on an upstream data error event like fail() would, and ignores everything after it", () => {
     const stream = fromBytes(OPTIONS);
-    const frames = parseFrames(stream.push(encode(ERROR_EVENT)));
+    const frames = parseAnthropic(stream.push(encode(ERROR_EVENT)));
     expect(frames).toEqual([
       MESSAGE_START,
       textStart(0),
@@ -332,13 +312,13 @@ describe("createAnthropicStream: timing", () => {
     expect(stream.push(encode(": keep-alive\n\n"))).toHaveLength(0);
     const role = chunk({ delta: { role: "assistant", content: "" } });
     expect(stream.push(encode(role.slice(0, 20)))).toHaveLength(0);
-    expect(parseFrames(stream.push(encode(role.slice(20))))).toEqual([MESSAGE_START]);
-    expect(parseFrames(stream.push(encode(role)))).toEqual([]);
+    expect(parseAnthropic(stream.push(encode(role.slice(20))))).toEqual([MESSAGE_START]);
+    expect(parseAnthropic(stream.push(encode(role)))).toEqual([]);
   });
 
   it("holds message_delta until the usage chunk that follows the finish_reason", () => {
     const stream = fromBytes(OPTIONS);
-    const sent = events(USAGE_AFTER_FINISH).map((event) => parseFrames(stream.push(encode(event))));
+    const sent = events(USAGE_AFTER_FINISH).map((event) => parseAnthropic(stream.push(encode(event))));
     expect(sent.map((frames) => frames.map((f) => f.event))).toEqual([
       ["message_start", "content_block_start", "content_block_delta"],
       ["content_block_delta"],
@@ -355,10 +335,10 @@ describe("createAnthropicStream: timing", () => {
       { delta: { content: "x" }, finish_reason: "stop" },
       { usage: { prompt_tokens: 7, completion_tokens: 1 } },
     );
-    expect(parseFrames(stream.push(encode(finishWithUsage))).map((f) => f.event)).not.toContain(
+    expect(parseAnthropic(stream.push(encode(finishWithUsage))).map((f) => f.event)).not.toContain(
       "message_delta",
     );
-    expect(parseFrames(stream.push(encode(DONE))).slice(-2)).toEqual(
+    expect(parseAnthropic(stream.push(encode(DONE))).slice(-2)).toEqual(
       ending("end_turn", { input: 7, output: 1 }),
     );
     expect(stream.finish()).toHaveLength(0);
@@ -368,14 +348,14 @@ describe("createAnthropicStream: timing", () => {
     const upstream = chunk({ delta: { content: "Hi" } }) + chunk({ finish_reason: "stop" });
     const atDone = fromBytes(OPTIONS);
     atDone.push(encode(upstream));
-    expect(parseFrames(atDone.push(encode(DONE))).map((f) => f.event)).toEqual([
+    expect(parseAnthropic(atDone.push(encode(DONE))).map((f) => f.event)).toEqual([
       "content_block_stop",
       "message_delta",
       "message_stop",
     ]);
     const atFinish = fromBytes(OPTIONS);
     atFinish.push(encode(upstream));
-    expect(parseFrames(atFinish.finish()).map((f) => f.event)).toEqual([
+    expect(parseAnthropic(atFinish.finish()).map((f) => f.event)).toEqual([
       "content_block_stop",
       "message_delta",
       "message_stop",
@@ -470,7 +450,7 @@ describe("createAnthropicStream: failures", () => {
   it("closes the open block, then sends an api_error event and nothing more", () => {
     const stream = fromBytes(OPTIONS);
     stream.push(encode(events(TEXT).slice(0, 2).join("")));
-    expect(parseFrames(stream.fail("The upstream stream failed"))).toEqual([
+    expect(parseAnthropic(stream.fail("The upstream stream failed"))).toEqual([
       blockStop(0),
       frame("error", { error: { type: "api_error", message: "The upstream stream failed" } }),
     ]);
@@ -482,13 +462,13 @@ describe("createAnthropicStream: failures", () => {
   it("uses overloaded_error when asked", () => {
     const stream = fromBytes(OPTIONS);
     stream.push(encode(chunk({ delta: { role: "assistant" } })));
-    expect(parseFrames(stream.fail("stalled", true))).toEqual([
+    expect(parseAnthropic(stream.fail("stalled", true))).toEqual([
       frame("error", { error: { type: "overloaded_error", message: "stalled" } }),
     ]);
   });
 
   it("sends message_start first when it fails before anything parsed", () => {
-    const frames = parseFrames(fromBytes(OPTIONS).fail("boom"));
+    const frames = parseAnthropic(fromBytes(OPTIONS).fail("boom"));
     expect(frames).toEqual([
       MESSAGE_START,
       frame("error", { error: { type: "api_error", message: "boom" } }),

@@ -17,6 +17,7 @@ import TOOL_NAME_AND_ARGS from "../../../fixtures/anthropic/openai-tool-name-and
 import TWO_TOOLS from "../../../fixtures/anthropic/openai-two-tools-one-chunk.sse?raw";
 import USAGE_AFTER_FINISH from "../../../fixtures/anthropic/openai-usage-after-finish.sse?raw";
 import UTF8_TEXT from "../../../fixtures/anthropic/openai-utf8-text.sse?raw";
+import { parseFrames } from "../../../test/support/sse-frames.ts";
 import { concat, createSseReader } from "../../core/event-stream.ts";
 import { framedStream } from "../framed-stream.ts";
 import { createResponsesMachine, type ResponsesAnswerOptions, translateResponse } from "./answer.ts";
@@ -66,21 +67,9 @@ const FIXTURES: Record<string, string> = {
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
-/** Splits SSE output into events, checking that each frame is exactly `event: <type>` and its `data:`. */
-function parseEvents(output: Uint8Array): Json[] {
-  const text = new TextDecoder().decode(output);
-  expect(text === "" || text.endsWith("\n\n")).toBe(true);
-  return text
-    .split("\n\n")
-    .filter((frame) => frame !== "")
-    .map((frame) => {
-      const [eventLine = "", dataLine = "", ...rest] = frame.split("\n");
-      expect(rest).toEqual([]);
-      const data = JSON.parse(dataLine.slice("data: ".length)) as Json;
-      expect(eventLine).toBe(`event: ${data.type}`);
-      return data;
-    });
-}
+/** Responses SSE output as events: event names are dotted words (`response.output_text.delta`). */
+const parseEvents = (output: Uint8Array): Json[] =>
+  parseFrames(output, /^[a-z_]+(\.[a-z_]+)*$/).map((frame) => frame.data);
 
 /** The translation fed as the relay feeds it: the upstream's bytes cut at `splits`, then its clean end. */
 function run(body: string, splits: readonly number[] = [], tools?: ToolNames): Json[] {
